@@ -1,0 +1,10 @@
+DROP TABLE runtime_state;
+DROP TABLE paper_account;
+DROP TABLE safety_events;
+DROP TABLE account_snapshots;
+DROP TABLE positions;
+DROP TABLE fills;
+DROP TABLE orders;
+DROP TABLE llm_calls;
+DROP TABLE signals;
+DROP TABLE cycles;

@@ -1,0 +1,269 @@
+//! Commander: runs one cycle per `RunCycle` — market snapshot, account, swarm, aggregation,
+//! sizing, exits, proposals through the risk gate, and the cycle's record and snapshot.
+
+use super::broker::Broker;
+use super::messages::*;
+use super::metrics::ActorStats;
+use super::recorder::Recorder;
+use super::risk_gate::RiskGate;
+use super::supervision::{Handle, InjectPanic, Ping, Supervised};
+use super::swarm_pool::SwarmPool;
+use crate::market::{MarketData, MarketSnapshot};
+use crate::policy::{self, Decision, PolicyParams};
+use crate::store::models::{CycleFinish, NewSignal};
+use actix::prelude::*;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The other actors the Commander talks to.
+#[derive(Clone)]
+pub struct Peers {
+    /// The swarm.
+    pub swarm: Handle<SwarmPool>,
+    /// The risk gate (the only road to the broker).
+    pub risk: Handle<RiskGate>,
+    /// The broker (read-only for the Commander: marks and account).
+    pub broker: Handle<Broker>,
+    /// The recorder.
+    pub recorder: Handle<Recorder>,
+}
+
+/// The Commander actor.
+pub struct Commander {
+    market: Box<dyn MarketData>,
+    peers: Peers,
+    params: PolicyParams,
+    run_id: String,
+    symbols: Vec<String>,
+    snapshots: bool,
+    stats: Arc<ActorStats>,
+}
+
+impl Commander {
+    /// A commander over a market source and its peers.
+    pub fn new(
+        market: Box<dyn MarketData>,
+        peers: Peers,
+        params: PolicyParams,
+        run_id: String,
+        symbols: Vec<String>,
+        snapshots: bool,
+        stats: Arc<ActorStats>,
+    ) -> Self {
+        Commander { market, peers, params, run_id, symbols, snapshots, stats }
+    }
+}
+
+impl Actor for Commander {
+    type Context = Context<Self>;
+}
+
+impl Supervised for Commander {
+    fn stats(&self) -> &Arc<ActorStats> {
+        &self.stats
+    }
+}
+
+/// Everything a cycle saw and did, for its record and snapshot.
+#[derive(Default)]
+struct CycleWork {
+    summary: CycleSummary,
+    snapshot: serde_json::Value,
+}
+
+fn e2s<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn signal_row(cycle_id: i32, o: &AgentOutcome) -> NewSignal {
+    NewSignal {
+        cycle_id,
+        instance_id: o.instance_id.clone(),
+        template: o.template.clone(),
+        provider: o.provider.clone(),
+        status: o.status.clone(),
+        target: o.signal.as_ref().map(|s| s.target.clone()),
+        signal: o.signal.as_ref().map(|s| s.signal.as_str().to_string()),
+        confidence: o.signal.as_ref().map(|s| s.confidence),
+        reason: o.reason.clone(),
+        detail: o.detail.clone(),
+        raw: o.raw.clone(),
+        signal_json: o.signal.as_ref().and_then(|s| serde_json::to_string(s).ok()),
+        prompt_sha256: o.prompt_sha256.clone(),
+        latency_ms: o.latency_ms,
+        created_at: crate::store::models::now(),
+    }
+}
+
+async fn run_cycle(
+    peers: Peers,
+    params: PolicyParams,
+    symbols: Vec<String>,
+    snapshot: Arc<MarketSnapshot>,
+    cycle_id: i32,
+) -> Result<CycleWork, String> {
+    let mut w = CycleWork::default();
+    w.summary.cycle_id = cycle_id;
+    let marked = peers
+        .broker
+        .send(MarkToMarket { snapshot: Arc::clone(&snapshot), cycle_id, record: false })
+        .await
+        .map_err(e2s)??;
+    let realized: Vec<_> = marked.settlements.iter().filter_map(|x| x.realized_pnl).collect();
+    if !realized.is_empty() {
+        peers.risk.send(PositionsClosed { realized }).await.map_err(e2s)?;
+    }
+    let account = marked.account;
+
+    let report = peers.swarm.send(ConsultSwarm { cycle_id, snapshot: Arc::clone(&snapshot) }).await.map_err(e2s)?;
+    let rows: Vec<NewSignal> = report.outcomes.iter().map(|o| signal_row(cycle_id, o)).collect();
+    peers.recorder.send(RecordSignals { rows }).await.map_err(e2s)??;
+    w.summary.signals_ok = report.outcomes.iter().filter(|o| o.status == "ok").count() as u32;
+    w.summary.abstentions = report.outcomes.len() as u32 - w.summary.signals_ok;
+
+    let mut decisions: Vec<Decision> = Vec::new();
+    let mut n = 0u32;
+    let mut next_id = || {
+        n += 1;
+        format!("AH-{cycle_id:07}-{n:02}")
+    };
+    for pos in &account.positions {
+        if let Some((intent, why)) = policy::exit_rule(pos, &snapshot, &params) {
+            let order = policy::exit_order(pos, &snapshot, intent, &why, next_id(), cycle_id);
+            let reasoning = order.as_ref().map(|o| o.reasoning.clone()).unwrap_or_else(|| format!("{intent}: {why}; no quote to close"));
+            decisions.push(Decision { kind: "EXIT".into(), target: pos.underlying.clone(), order, reasoning });
+        }
+    }
+    let (candidates, skipped) = policy::aggregate(&report.outcomes, &params);
+    decisions.extend(skipped);
+    let mut entries = 0u32;
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for c in &candidates {
+        if entries >= params.max_orders_per_cycle {
+            decisions.push(Decision { kind: "SKIP".into(), target: c.target.clone(), order: None, reasoning: format!("{}: max_orders_per_cycle {} reached", c.reasoning, params.max_orders_per_cycle) });
+            continue;
+        }
+        if !used.insert(c.target.clone()) {
+            continue;
+        }
+        match policy::size_entry(c, &snapshot, &account, &params, next_id(), cycle_id) {
+            Ok(order) => {
+                entries += 1;
+                decisions.push(Decision { kind: "ENTRY".into(), target: c.target.clone(), reasoning: order.reasoning.clone(), order: Some(order) });
+            }
+            Err(why) => decisions.push(Decision { kind: "SKIP".into(), target: c.target.clone(), order: None, reasoning: format!("{}: {why}", c.reasoning) }),
+        }
+    }
+
+    let mut verdicts = Vec::new();
+    for d in &decisions {
+        let Some(order) = &d.order else { continue };
+        w.summary.proposed += 1;
+        let v = peers.risk.send(ProposeOrder { order: order.clone(), snapshot: Arc::clone(&snapshot) }).await.map_err(e2s)?;
+        match v.decision.as_str() {
+            "APPROVED" => w.summary.approved += 1,
+            "DENIED" => w.summary.denied += 1,
+            _ => {}
+        }
+        w.summary.fills += v.execution.as_ref().map(|x| x.fills.len() as u32).unwrap_or(0);
+        verdicts.push(v);
+    }
+
+    let after = peers
+        .broker
+        .send(MarkToMarket { snapshot: Arc::clone(&snapshot), cycle_id, record: true })
+        .await
+        .map_err(e2s)??;
+    let status = peers.risk.send(GetRiskStatus).await.map_err(e2s)?;
+    w.summary.equity = after.account.equity;
+    w.summary.cash = after.account.cash;
+    w.summary.trading_state = status.trading_state.to_string();
+    w.snapshot = json!({
+        "cycle_id": cycle_id,
+        "market_ts": snapshot.ts,
+        "rate": snapshot.rate,
+        "market": crate::swarm::render::market_view(&snapshot, &symbols),
+        "account_before": account,
+        "settlements": marked.settlements,
+        "agents": report.outcomes,
+        "candidates": candidates,
+        "decisions": decisions,
+        "verdicts": verdicts,
+        "account_after": after.account,
+        "risk": status,
+        "summary": w.summary,
+    });
+    Ok(w)
+}
+
+impl Handler<RunCycle> for Commander {
+    type Result = ResponseFuture<Result<CycleSummary, String>>;
+
+    fn handle(&mut self, m: RunCycle, _: &mut Context<Self>) -> Self::Result {
+        let snapshot = self.market.snapshot(m.market_ts).map(Arc::new);
+        let peers = self.peers.clone();
+        let params = self.params.clone();
+        let symbols = self.symbols.clone();
+        let run_id = self.run_id.clone();
+        let snapshots_on = self.snapshots;
+        Box::pin(async move {
+            let state = peers.risk.send(GetRiskStatus).await.map_err(e2s)?;
+            let cycle_id = peers
+                .recorder
+                .send(StartCycle { run_id, seq: m.seq, market_ts: m.market_ts, trading_state: state.trading_state.to_string() })
+                .await
+                .map_err(e2s)??;
+            let result = match snapshot {
+                Ok(s) => run_cycle(peers.clone(), params, symbols, s, cycle_id).await,
+                Err(e) => Err(format!("market data: {e}")),
+            };
+            let (finish, bytes, out) = match result {
+                Ok(w) => {
+                    let s = &w.summary;
+                    let finish = CycleFinish {
+                        status: "done".into(),
+                        trading_state: s.trading_state.clone(),
+                        signals_ok: s.signals_ok as i32,
+                        abstentions: s.abstentions as i32,
+                        orders_proposed: s.proposed as i32,
+                        orders_approved: s.approved as i32,
+                        orders_denied: s.denied as i32,
+                        fills: s.fills as i32,
+                        cash: Some(s.cash.to_string()),
+                        equity: Some(s.equity.to_string()),
+                        ..Default::default()
+                    };
+                    let bytes = if snapshots_on { serde_json::to_vec_pretty(&w.snapshot).ok() } else { None };
+                    (finish, bytes, Ok(w.summary))
+                }
+                Err(e) => {
+                    let finish = CycleFinish { status: "failed".into(), trading_state: state.trading_state.to_string(), error: Some(e.clone()), ..Default::default() };
+                    (finish, None, Err(e))
+                }
+            };
+            peers
+                .recorder
+                .send(FinishCycle { cycle_id, date: m.market_ts.date(), snapshot: bytes, finish })
+                .await
+                .map_err(e2s)??;
+            let mut summary = out?;
+            summary.cycle_id = cycle_id;
+            Ok(summary)
+        })
+    }
+}
+
+impl Handler<Ping> for Commander {
+    type Result = ();
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
+}
+
+impl Handler<InjectPanic> for Commander {
+    type Result = ();
+    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
+        panic!("injected fault: Commander");
+    }
+}
+
+crate::enveloped!(Commander: RunCycle, Ping, InjectPanic);

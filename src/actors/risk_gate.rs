@@ -1,0 +1,314 @@
+//! RiskGate actor: the only road to the broker. Every verdict is recorded; its state is
+//! rebuilt from the store on start and on every restart, so a restart never loosens a limit.
+
+use super::broker::Broker;
+use super::messages::*;
+use super::metrics::ActorStats;
+use super::supervision::{Handle, InjectPanic, Ping, Supervised};
+use crate::orders::{OrderEvent, OrderRequest, OrderStatus};
+use crate::risk::{DenyReason, RiskEngine, RiskLimits, RiskState, StateChange, TradingState};
+use crate::store::models::{self, NewOrder, NewSafetyEvent};
+use crate::store::schema::{orders, positions};
+use crate::store::{Store, StoreError};
+use actix::prelude::*;
+use chrono::Duration;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+
+/// runtime_state key of the trading state.
+pub const STATE_KEY: &str = "trading_state";
+/// runtime_state key of the state's reason.
+pub const REASON_KEY: &str = "trading_state_reason";
+/// runtime_state key of the watchdog's persisted breaker.
+pub const BREAKER_KEY: &str = "breaker";
+
+/// The RiskGate actor.
+pub struct RiskGate {
+    engine: RiskEngine,
+    store: Store,
+    broker: Handle<Broker>,
+    stats: Arc<ActorStats>,
+}
+
+impl RiskGate {
+    /// A gate with the given limits; its state loads from the store when it starts.
+    pub fn new(limits: RiskLimits, store: Store, broker: Handle<Broker>, stats: Arc<ActorStats>) -> Self {
+        RiskGate { engine: RiskEngine::new(limits, RiskState::default()), store, broker, stats }
+    }
+}
+
+/// Rebuilds the gate's state from the store: trading state (HALTED while a breaker is set),
+/// today's opening trades, the loss streak, and the last minute's approvals.
+pub fn load_state(conn: &mut SqliteConnection) -> Result<RiskState, StoreError> {
+    let mut st = RiskState::default();
+    if let Some(s) = models::get_state(conn, STATE_KEY)?.and_then(|s| TradingState::parse(&s)) {
+        st.trading_state = s;
+        st.state_reason = models::get_state(conn, REASON_KEY)?.unwrap_or_else(|| "restored".into());
+    }
+    if let Some(breaker) = models::get_state(conn, BREAKER_KEY)? {
+        st.trading_state = TradingState::Halted;
+        st.state_reason = format!("breaker set: {breaker}");
+    }
+    let last: Option<chrono::NaiveDateTime> = orders::table
+        .filter(orders::status.eq_any(["APPROVED", "SUBMITTED", "FILLED"]))
+        .select(diesel::dsl::max(orders::market_ts))
+        .first(conn)?;
+    if let Some(last) = last {
+        let day = last.date();
+        st.day = Some(day);
+        let start = day.and_hms_opt(0, 0, 0).unwrap_or(last);
+        let opens: i64 = orders::table
+            .filter(orders::intent.eq("OPEN"))
+            .filter(orders::status.eq_any(["APPROVED", "SUBMITTED", "FILLED"]))
+            .filter(orders::market_ts.ge(start))
+            .count()
+            .get_result(conn)?;
+        st.trades_today = opens as u32;
+        st.recent = orders::table
+            .filter(orders::status.eq_any(["APPROVED", "SUBMITTED", "FILLED"]))
+            .filter(orders::market_ts.gt(last - Duration::seconds(60)))
+            .order(orders::market_ts.asc())
+            .select(orders::market_ts)
+            .load(conn)?
+            .into();
+    }
+    let closed: Vec<String> = positions::table
+        .filter(positions::quantity.eq(0))
+        .order((positions::closed_at.desc(), positions::id.desc()))
+        .select(positions::realized_pnl)
+        .load(conn)?;
+    for r in closed {
+        if models::dec(&r)? < Decimal::ZERO {
+            st.loss_streak += 1;
+        } else {
+            break;
+        }
+    }
+    Ok(st)
+}
+
+/// Persists state changes and records each as `TRADING_STATE_CHANGED`.
+fn persist_changes(conn: &mut SqliteConnection, changes: &[StateChange]) -> Result<(), StoreError> {
+    for ch in changes {
+        models::set_state(conn, STATE_KEY, ch.to.as_str())?;
+        models::set_state(conn, REASON_KEY, &ch.reason)?;
+        let detail = format!("from={} to={} reason={}", ch.from, ch.to, ch.reason);
+        models::insert_safety_event(conn, &NewSafetyEvent::new("TRADING_STATE_CHANGED", "critical", Some("RiskGate"), detail))?;
+    }
+    Ok(())
+}
+
+fn order_row(o: &OrderRequest, status: OrderStatus, risk: Option<&crate::risk::OrderRisk>, denial: Option<&DenyReason>) -> NewOrder {
+    let (max_risk, capital) = risk.map(|r| (r.max_loss.to_string(), r.capital.to_string())).unwrap_or(("0".into(), "0".into()));
+    NewOrder {
+        client_order_id: o.client_order_id.clone(),
+        cycle_id: o.cycle_id,
+        instance_id: o.instance_id.clone(),
+        underlying: o.underlying.clone(),
+        strategy: o.strategy.as_str().to_string(),
+        intent: o.intent.as_str().to_string(),
+        position_id: o.position_id.clone(),
+        legs_json: serde_json::to_string(&o.legs).unwrap_or_else(|_| "[]".into()),
+        quantity: o.quantity as i32,
+        limit_price: o.limit_price.to_string(),
+        max_risk,
+        capital_required: capital,
+        status: status.as_str().to_string(),
+        deny_code: denial.map(|d| d.code().to_string()),
+        deny_reason: denial.map(|d| d.to_string()),
+        reasoning: Some(o.reasoning.clone()),
+        market_ts: o.market_ts,
+        created_at: models::now(),
+        updated_at: models::now(),
+    }
+}
+
+impl Actor for RiskGate {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let store = self.store.clone();
+        ctx.wait(
+            async move { store.call(load_state).await }
+                .into_actor(self)
+                .map(|res, act, _| match res {
+                    Ok(st) => {
+                        tracing::info!(target: "alphahive::risk", state = %st.trading_state, trades_today = st.trades_today, loss_streak = st.loss_streak, "risk state loaded");
+                        act.engine = RiskEngine::new(act.engine.limits().clone(), st);
+                    }
+                    Err(e) => {
+                        // Cannot know today's counters: fail closed.
+                        tracing::error!(target: "alphahive::risk", error = %e, "cannot load risk state; HALTED");
+                        act.engine.transition(TradingState::Halted, format!("state load failed: {e}"));
+                    }
+                }),
+        );
+    }
+}
+
+impl Supervised for RiskGate {
+    fn stats(&self) -> &Arc<ActorStats> {
+        &self.stats
+    }
+}
+
+impl Handler<ProposeOrder> for RiskGate {
+    type Result = AtomicResponse<Self, Verdict>;
+
+    fn handle(&mut self, m: ProposeOrder, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        let broker = self.broker.clone();
+        let coid = m.order.client_order_id.clone();
+        let snapshot = Arc::clone(&m.snapshot);
+        let lookup = {
+            let store = store.clone();
+            let coid = coid.clone();
+            async move {
+                let account = broker.send(GetAccount { snapshot }).await.map_err(|e| e.to_string())??;
+                let exists = store.call(move |c| models::order_exists(c, &coid)).await.map_err(|e| e.to_string())?;
+                Ok::<_, String>((account, exists))
+            }
+        };
+        AtomicResponse::new(Box::pin(
+            lookup
+                .into_actor(self)
+                .then(move |looked_up, act, _| {
+                    let verdict = match &looked_up {
+                        Ok((account, exists)) => act.engine.check(&m.order, account, &m.snapshot, *exists),
+                        Err(e) => Err(DenyReason::AccountUnavailable { detail: e.clone() }),
+                    };
+                    let changes = act.engine.take_changes();
+                    let store = act.store.clone();
+                    let broker = act.broker.clone();
+                    let snapshot = Arc::clone(&m.snapshot);
+                    let order = m.order.clone();
+                    async move {
+                        let decided = match &verdict {
+                            Ok(a) => OrderStatus::Proposed.apply(OrderEvent::Approve).map(|s| (s, Some(a.risk().clone()), None)),
+                            Err(d) => OrderStatus::Proposed.apply(OrderEvent::Deny).map(|s| (s, None, Some(d.clone()))),
+                        };
+                        let (status, risk, denial) = match decided {
+                            Ok(x) => x,
+                            Err(e) => return error_verdict(&order.client_order_id, &e.to_string()),
+                        };
+                        let row = order_row(&order, status, risk.as_ref(), denial.as_ref());
+                        let rejected_event = denial.as_ref().map(|d| {
+                            let mut ev = NewSafetyEvent::new("ORDER_REJECTED", "info", Some("RiskGate"), format!("client_order_id={} {d}", order.client_order_id));
+                            ev.cycle_id = order.cycle_id;
+                            ev
+                        });
+                        let duplicate = matches!(denial, Some(DenyReason::DuplicateClientOrderId { .. }));
+                        let recorded = store
+                            .call(move |c| {
+                                c.immediate_transaction(|c| {
+                                    persist_changes(c, &changes)?;
+                                    // A duplicate id already has its row; the denial is recorded as an event.
+                                    if !duplicate {
+                                        models::insert_order(c, &row)?;
+                                    }
+                                    if let Some(ev) = &rejected_event {
+                                        models::insert_safety_event(c, ev)?;
+                                    }
+                                    Ok(())
+                                })
+                            })
+                            .await;
+                        if let Err(e) = recorded {
+                            // Unrecorded means unsent: nothing reaches the broker without its record.
+                            return error_verdict(&order.client_order_id, &format!("cannot record verdict: {e}"));
+                        }
+                        match verdict {
+                            Err(d) => Verdict {
+                                client_order_id: order.client_order_id.clone(),
+                                decision: "DENIED".into(),
+                                code: Some(d.code().to_string()),
+                                reason: Some(d.to_string()),
+                                execution: None,
+                            },
+                            Ok(approved) => {
+                                let execution = broker.send(Execute { order: approved, snapshot }).await;
+                                let execution = match execution {
+                                    Ok(Ok(x)) => Some(x),
+                                    Ok(Err(e)) => {
+                                        tracing::error!(target: "alphahive::risk", client_order_id = %order.client_order_id, error = %e, "broker failed; the order stays in flight until reconciled");
+                                        None
+                                    }
+                                    Err(e) => {
+                                        tracing::error!(target: "alphahive::risk", client_order_id = %order.client_order_id, error = %e, "broker unavailable; the order stays in flight until reconciled");
+                                        None
+                                    }
+                                };
+                                Verdict { client_order_id: order.client_order_id.clone(), decision: "APPROVED".into(), code: None, reason: None, execution }
+                            }
+                        }
+                    }
+                    .into_actor(act)
+                })
+                .then(|verdict: Verdict, act, _| {
+                    if let Some(realized) = verdict.execution.as_ref().and_then(|x| x.realized_pnl) {
+                        act.engine.record_close(realized);
+                    }
+                    let changes = act.engine.take_changes();
+                    let store = act.store.clone();
+                    async move {
+                        if !changes.is_empty() {
+                            if let Err(e) = store.call(move |c| persist_changes(c, &changes)).await {
+                                tracing::error!(target: "alphahive::risk", error = %e, "cannot record trading state change");
+                            }
+                        }
+                        verdict
+                    }
+                    .into_actor(act)
+                }),
+        ))
+    }
+}
+
+fn error_verdict(coid: &str, e: &str) -> Verdict {
+    Verdict { client_order_id: coid.to_string(), decision: "ERROR".into(), code: None, reason: Some(e.to_string()), execution: None }
+}
+
+impl Handler<PositionsClosed> for RiskGate {
+    type Result = ResponseActFuture<Self, ()>;
+    fn handle(&mut self, m: PositionsClosed, _: &mut Context<Self>) -> Self::Result {
+        for r in m.realized {
+            self.engine.record_close(r);
+        }
+        let changes = self.engine.take_changes();
+        let store = self.store.clone();
+        Box::pin(
+            async move {
+                if !changes.is_empty() {
+                    if let Err(e) = store.call(move |c| persist_changes(c, &changes)).await {
+                        tracing::error!(target: "alphahive::risk", error = %e, "cannot record trading state change");
+                    }
+                }
+            }
+            .into_actor(self),
+        )
+    }
+}
+
+impl Handler<GetRiskStatus> for RiskGate {
+    type Result = RiskStatus;
+    fn handle(&mut self, _: GetRiskStatus, _: &mut Context<Self>) -> RiskStatus {
+        let s = self.engine.state();
+        RiskStatus { trading_state: s.trading_state, reason: s.state_reason.clone(), trades_today: s.trades_today, loss_streak: s.loss_streak, day: s.day }
+    }
+}
+
+impl Handler<Ping> for RiskGate {
+    type Result = ();
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
+}
+
+impl Handler<InjectPanic> for RiskGate {
+    type Result = ();
+    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
+        panic!("injected fault: RiskGate");
+    }
+}
+
+crate::enveloped!(RiskGate: ProposeOrder, PositionsClosed, GetRiskStatus, Ping, InjectPanic);

@@ -1,0 +1,539 @@
+//! The paper venue: cash and positions live in the store, so any process holding a
+//! connection (the runtime's Broker actor, the watchdog, the kill switch) can read, mark,
+//! fill and flatten the same book. Every fill is one SQLite transaction: fills, order status,
+//! cash and position move together or not at all.
+
+use super::{AccountView, Execution, LegFill, PositionView};
+use crate::domain::{Action, Intent, Leg, Structure};
+use crate::market::MarketSnapshot;
+use crate::risk::gate::{order_risk, to_dec};
+use crate::risk::ApprovedOrder;
+use crate::store::models::{self, dec, now, NewFill, PositionRow};
+use crate::store::schema::{account_snapshots, fills, orders, paper_account, positions};
+use crate::store::StoreError;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use rust_decimal::Decimal;
+
+/// The venue's fill parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaperParams {
+    /// Commission per contract per leg.
+    pub commission_per_contract: Decimal,
+    /// Dollars per share a fill moves from mid against us.
+    pub slippage_per_share: Decimal,
+    /// Cash the account starts with.
+    pub starting_cash: Decimal,
+}
+
+impl PaperParams {
+    /// From `[broker]`.
+    pub fn from_config(b: &crate::config::BrokerConfig) -> PaperParams {
+        PaperParams {
+            commission_per_contract: to_dec(b.commission_per_contract),
+            slippage_per_share: to_dec(b.slippage_per_share),
+            starting_cash: to_dec(b.starting_cash),
+        }
+    }
+}
+
+/// Creates the account row on first use; returns the cash.
+pub fn ensure_account(conn: &mut SqliteConnection, params: &PaperParams) -> Result<Decimal, StoreError> {
+    let existing: Option<String> = paper_account::table.find(1).select(paper_account::cash).first(conn).optional()?;
+    if let Some(cash) = existing {
+        return dec(&cash);
+    }
+    diesel::insert_into(paper_account::table)
+        .values((
+            paper_account::id.eq(1),
+            paper_account::cash.eq(params.starting_cash.to_string()),
+            paper_account::starting_cash.eq(params.starting_cash.to_string()),
+            paper_account::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(params.starting_cash)
+}
+
+fn cash(conn: &mut SqliteConnection) -> Result<Decimal, StoreError> {
+    let c: String = paper_account::table.find(1).select(paper_account::cash).first(conn)?;
+    dec(&c)
+}
+
+fn add_cash(conn: &mut SqliteConnection, delta: Decimal) -> Result<(), StoreError> {
+    let c = cash(conn)? + delta;
+    diesel::update(paper_account::table.find(1))
+        .set((paper_account::cash.eq(c.to_string()), paper_account::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Converts a stored position row.
+pub fn position_view(row: &PositionRow) -> Result<PositionView, StoreError> {
+    let legs: Vec<Leg> = serde_json::from_str(&row.legs_json)
+        .map_err(|e| StoreError::Corrupt(format!("position {} legs: {e}", row.position_id)))?;
+    Ok(PositionView {
+        position_id: row.position_id.clone(),
+        instance_id: row.instance_id.clone(),
+        underlying: row.underlying.clone(),
+        strategy: Structure::parse(&row.strategy)
+            .ok_or_else(|| StoreError::Corrupt(format!("position {} strategy {}", row.position_id, row.strategy)))?,
+        expiry: row.expiry,
+        legs,
+        quantity: u32::try_from(row.quantity).unwrap_or(0),
+        entry_price: dec(&row.entry_price)?,
+        mark: dec(&row.mark)?,
+        max_risk: dec(&row.max_risk)?,
+        max_profit: dec(&row.max_profit)?,
+        unrealized_pnl: dec(&row.unrealized_pnl)?,
+        opened_at: row.opened_at,
+    })
+}
+
+/// Open positions as last marked.
+pub fn open_positions(conn: &mut SqliteConnection) -> Result<Vec<PositionView>, StoreError> {
+    models::open_positions(conn)?.iter().map(position_view).collect()
+}
+
+/// Net per-share mark of a position's opening legs (credit positive); falls back to the last mark.
+fn position_mark(p: &PositionView, market: Option<&MarketSnapshot>) -> Decimal {
+    market
+        .and_then(|m| crate::risk::gate::net_mark(&p.legs, m).ok())
+        .map(|d| d.round_dp(4))
+        .unwrap_or(p.mark)
+}
+
+/// Marks every open position, computes the account, and (when `record`) appends an
+/// `account_snapshots` row. One transaction.
+pub fn mark_account(
+    conn: &mut SqliteConnection,
+    market: Option<&MarketSnapshot>,
+    market_ts: NaiveDateTime,
+    cycle_id: Option<i32>,
+    record: bool,
+) -> Result<AccountView, StoreError> {
+    conn.immediate_transaction(|conn| {
+        let cash = cash(conn)?;
+        let mut positions_out = Vec::new();
+        let mut value = Decimal::ZERO;
+        for mut p in open_positions(conn)? {
+            p.mark = position_mark(&p, market);
+            let qty = Decimal::from(p.quantity);
+            p.unrealized_pnl = (p.entry_price - p.mark) * Decimal::ONE_HUNDRED * qty;
+            value -= p.mark * Decimal::ONE_HUNDRED * qty;
+            diesel::update(positions::table.filter(positions::position_id.eq(&p.position_id)))
+                .set((
+                    positions::mark.eq(p.mark.to_string()),
+                    positions::unrealized_pnl.eq(p.unrealized_pnl.to_string()),
+                    positions::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            positions_out.push(p);
+        }
+        let equity = cash + value;
+        let day = market_ts.date();
+        let (day_start, hwm) = match models::day_equity_marks(conn, day)? {
+            Some((start, hwm)) => (start, hwm.max(equity)),
+            None => (equity, equity),
+        };
+        let view = AccountView {
+            market_ts,
+            cash,
+            positions_value: value,
+            equity,
+            day_start_equity: day_start,
+            high_water_mark: hwm,
+            day_pnl: equity - day_start,
+            positions: positions_out,
+        };
+        if record {
+            diesel::insert_into(account_snapshots::table)
+                .values(&models::AccountSnapshotRow {
+                    cycle_id,
+                    market_ts,
+                    trading_day: day,
+                    cash: view.cash.to_string(),
+                    positions_value: view.positions_value.to_string(),
+                    equity: view.equity.to_string(),
+                    day_start_equity: view.day_start_equity.to_string(),
+                    day_pnl: view.day_pnl.to_string(),
+                    high_water_mark: view.high_water_mark.to_string(),
+                    open_positions: view.positions.len() as i32,
+                    created_at: now(),
+                })
+                .execute(conn)?;
+        }
+        Ok(view)
+    })
+}
+
+/// Per-share fill price of one leg: mark moved by slippage against us, never below zero.
+fn fill_price(action: Action, mark: Decimal, slippage: Decimal) -> Decimal {
+    match action {
+        Action::Buy => mark + slippage,
+        Action::Sell => (mark - slippage).max(Decimal::ZERO),
+    }
+}
+
+/// Prices and books the legs of an order; returns the leg fills and the net per-share price.
+#[allow(clippy::too_many_arguments)]
+fn book_fills(
+    conn: &mut SqliteConnection,
+    coid: &str,
+    cycle_id: Option<i32>,
+    legs: &[Leg],
+    quantity: u32,
+    prices: &[Decimal],
+    commission_per_contract: Decimal,
+    market_ts: NaiveDateTime,
+) -> Result<(Vec<LegFill>, Decimal), StoreError> {
+    let mut out = Vec::new();
+    let mut net = Decimal::ZERO;
+    for (i, (leg, price)) in legs.iter().zip(prices).enumerate() {
+        let contracts = leg.quantity * quantity;
+        let n = Decimal::from(contracts);
+        let commission = commission_per_contract * n;
+        let premium = *price * Decimal::ONE_HUNDRED * n;
+        let cash_delta = -Decimal::from(leg.action.sign()) * premium - commission;
+        net -= Decimal::from(leg.action.sign()) * *price * Decimal::from(leg.quantity);
+        diesel::insert_into(fills::table)
+            .values(&NewFill {
+                client_order_id: coid.to_string(),
+                cycle_id,
+                leg_index: i as i32,
+                contract: leg.contract.key(),
+                action: format!("{:?}", leg.action).to_uppercase(),
+                quantity: contracts as i32,
+                price: price.to_string(),
+                commission: commission.to_string(),
+                cash_delta: cash_delta.to_string(),
+                market_ts,
+                created_at: now(),
+            })
+            .execute(conn)?;
+        add_cash(conn, cash_delta)?;
+        out.push(LegFill { contract: leg.contract.key(), action: leg.action, quantity: contracts, price: *price, commission, cash_delta });
+    }
+    Ok((out, net))
+}
+
+/// Commission of one combo unit.
+fn unit_commission(legs: &[Leg], per_contract: Decimal) -> Decimal {
+    legs.iter().map(|l| per_contract * Decimal::from(l.quantity)).sum()
+}
+
+/// Closes `quantity` units of a position at `net` (per share, credit positive) and returns
+/// the realized P&L including both sides' commissions.
+fn close_position(
+    conn: &mut SqliteConnection,
+    pos: &PositionView,
+    quantity: u32,
+    net: Decimal,
+    close_commission: Decimal,
+    per_contract: Decimal,
+    intent: Intent,
+    market_ts: NaiveDateTime,
+) -> Result<Decimal, StoreError> {
+    let q = Decimal::from(quantity);
+    let realized = (pos.entry_price + net) * Decimal::ONE_HUNDRED * q
+        - unit_commission(&pos.legs, per_contract) * q
+        - close_commission;
+    let row: PositionRow = positions::table
+        .filter(positions::position_id.eq(&pos.position_id))
+        .select(PositionRow::as_select())
+        .first(conn)?;
+    let remaining = pos.quantity - quantity;
+    let keep = Decimal::from(remaining) / Decimal::from(pos.quantity.max(1));
+    let total_realized = dec(&row.realized_pnl)? + realized;
+    diesel::update(positions::table.filter(positions::position_id.eq(&pos.position_id)))
+        .set((
+            positions::quantity.eq(remaining as i32),
+            positions::realized_pnl.eq(total_realized.to_string()),
+            positions::max_risk.eq((pos.max_risk * keep).round_dp(2).to_string()),
+            positions::max_profit.eq((pos.max_profit * keep).round_dp(2).to_string()),
+            positions::closed_at.eq(if remaining == 0 { Some(market_ts) } else { None }),
+            positions::close_intent.eq(if remaining == 0 { Some(intent.as_str()) } else { None }),
+            positions::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(realized)
+}
+
+/// Fills an approved order at mark ± slippage, atomically. Idempotent: a filled order returns
+/// its recorded execution.
+pub fn execute(
+    conn: &mut SqliteConnection,
+    approved: &ApprovedOrder,
+    market: &MarketSnapshot,
+    params: &PaperParams,
+) -> Result<Execution, StoreError> {
+    let order = approved.order();
+    conn.immediate_transaction(|conn| {
+        let status: String = orders::table
+            .filter(orders::client_order_id.eq(&order.client_order_id))
+            .select(orders::status)
+            .first(conn)?;
+        if status == "FILLED" {
+            return recorded_execution(conn, &order.client_order_id, order.intent);
+        }
+        if status != "APPROVED" && status != "SUBMITTED" {
+            return Ok(rejected(order, &format!("order is {status}")));
+        }
+        let mut prices = Vec::new();
+        for leg in &order.legs {
+            let Some(mark) = market.mark(&leg.contract) else {
+                models::set_order_status(conn, &order.client_order_id, "REJECTED")?;
+                return Ok(rejected(order, &format!("no quote for {}", leg.contract.key())));
+            };
+            prices.push(fill_price(leg.action, to_dec(mark).round_dp(4), params.slippage_per_share));
+        }
+        let pos = match order.intent {
+            Intent::Open => None,
+            _ => {
+                let id = order.position_id.clone().unwrap_or_default();
+                let open = open_positions(conn)?;
+                match open.into_iter().find(|p| p.position_id == id) {
+                    Some(p) if p.quantity >= order.quantity => Some(p),
+                    _ => {
+                        models::set_order_status(conn, &order.client_order_id, "REJECTED")?;
+                        return Ok(rejected(order, &format!("position {id} is not open for {}", order.quantity)));
+                    }
+                }
+            }
+        };
+        let (leg_fills, net) = book_fills(
+            conn,
+            &order.client_order_id,
+            order.cycle_id,
+            &order.legs,
+            order.quantity,
+            &prices,
+            params.commission_per_contract,
+            order.market_ts,
+        )?;
+        models::set_order_status(conn, &order.client_order_id, "FILLED")?;
+        let realized = match pos {
+            None => {
+                open_position(conn, approved, &prices, net)?;
+                None
+            }
+            Some(p) => {
+                let commission: Decimal = leg_fills.iter().map(|f| f.commission).sum();
+                Some(close_position(conn, &p, order.quantity, net, commission, params.commission_per_contract, order.intent, order.market_ts)?)
+            }
+        };
+        Ok(Execution {
+            client_order_id: order.client_order_id.clone(),
+            intent: order.intent,
+            status: "FILLED".into(),
+            fills: leg_fills,
+            net_price: net,
+            realized_pnl: realized,
+            reason: None,
+        })
+    })
+}
+
+fn open_position(conn: &mut SqliteConnection, approved: &ApprovedOrder, prices: &[Decimal], net: Decimal) -> Result<(), StoreError> {
+    let order = approved.order();
+    let legs: Vec<Leg> = order
+        .legs
+        .iter()
+        .zip(prices)
+        .map(|(l, p)| Leg { price: p.to_string().parse().unwrap_or(l.price), ..l.clone() })
+        .collect();
+    let risk = order_risk(&order.legs, net, order.quantity).unwrap_or_else(|_| approved.risk().clone());
+    let expiry = order.legs.first().map(|l| l.contract.expiry).unwrap_or_else(|| order.market_ts.date());
+    diesel::insert_into(positions::table)
+        .values(&PositionRow {
+            position_id: order.client_order_id.clone(),
+            instance_id: order.instance_id.clone(),
+            underlying: order.underlying.clone(),
+            strategy: order.strategy.as_str().to_string(),
+            expiry,
+            legs_json: serde_json::to_string(&legs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            quantity: order.quantity as i32,
+            entry_price: net.to_string(),
+            max_risk: risk.max_loss.to_string(),
+            max_profit: risk.max_profit.to_string(),
+            mark: net.to_string(),
+            unrealized_pnl: "0".into(),
+            realized_pnl: "0".into(),
+            opened_at: order.market_ts,
+            closed_at: None,
+            close_intent: None,
+            updated_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+fn rejected(order: &crate::orders::OrderRequest, reason: &str) -> Execution {
+    Execution {
+        client_order_id: order.client_order_id.clone(),
+        intent: order.intent,
+        status: "REJECTED".into(),
+        fills: vec![],
+        net_price: Decimal::ZERO,
+        realized_pnl: None,
+        reason: Some(reason.to_string()),
+    }
+}
+
+fn recorded_execution(conn: &mut SqliteConnection, coid: &str, intent: Intent) -> Result<Execution, StoreError> {
+    let rows: Vec<(String, String, i32, String, String, String)> = fills::table
+        .filter(fills::client_order_id.eq(coid))
+        .order(fills::leg_index.asc())
+        .select((fills::contract, fills::action, fills::quantity, fills::price, fills::commission, fills::cash_delta))
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (contract, action, quantity, price, commission, cash_delta) in rows {
+        out.push(LegFill {
+            contract,
+            action: if action == "BUY" { Action::Buy } else { Action::Sell },
+            quantity: quantity as u32,
+            price: dec(&price)?,
+            commission: dec(&commission)?,
+            cash_delta: dec(&cash_delta)?,
+        });
+    }
+    Ok(Execution { client_order_id: coid.to_string(), intent, status: "FILLED".into(), fills: out, net_price: Decimal::ZERO, realized_pnl: None, reason: None })
+}
+
+/// Inserts a venue-originated closing order (expiry settlement, flatten) already FILLED.
+fn venue_close(
+    conn: &mut SqliteConnection,
+    pos: &PositionView,
+    coid: &str,
+    intent: Intent,
+    prices: &[Decimal],
+    commission_per_contract: Decimal,
+    market_ts: NaiveDateTime,
+    actor: &str,
+    reasoning: &str,
+) -> Result<Execution, StoreError> {
+    let legs: Vec<Leg> = pos.legs.iter().map(|l| Leg { action: l.action.opposite(), ..l.clone() }).collect();
+    let limit: Decimal = legs.iter().zip(prices).map(|(l, p)| -Decimal::from(l.action.sign()) * *p * Decimal::from(l.quantity)).sum();
+    models::insert_order(
+        conn,
+        &models::NewOrder {
+            client_order_id: coid.to_string(),
+            cycle_id: None,
+            instance_id: actor.to_string(),
+            underlying: pos.underlying.clone(),
+            strategy: pos.strategy.as_str().to_string(),
+            intent: intent.as_str().to_string(),
+            position_id: Some(pos.position_id.clone()),
+            legs_json: serde_json::to_string(&legs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            quantity: pos.quantity as i32,
+            limit_price: limit.to_string(),
+            max_risk: "0".into(),
+            capital_required: "0".into(),
+            status: "FILLED".into(),
+            deny_code: None,
+            deny_reason: None,
+            reasoning: Some(reasoning.to_string()),
+            market_ts,
+            created_at: now(),
+            updated_at: now(),
+        },
+    )?;
+    let (leg_fills, net) = book_fills(conn, coid, None, &legs, pos.quantity, prices, commission_per_contract, market_ts)?;
+    let commission: Decimal = leg_fills.iter().map(|f| f.commission).sum();
+    let realized = close_position(conn, pos, pos.quantity, net, commission, commission_per_contract, intent, market_ts)?;
+    Ok(Execution { client_order_id: coid.to_string(), intent, status: "FILLED".into(), fills: leg_fills, net_price: net, realized_pnl: Some(realized), reason: None })
+}
+
+/// Settles positions whose expiry has passed (or is today at/after 16:00) at intrinsic value,
+/// without commission. One transaction.
+pub fn settle_expired(conn: &mut SqliteConnection, market: &MarketSnapshot) -> Result<Vec<Execution>, StoreError> {
+    conn.immediate_transaction(|conn| {
+        let mut out = Vec::new();
+        let ts = market.ts;
+        for pos in open_positions(conn)? {
+            let expired = pos.expiry < ts.date() || (pos.expiry == ts.date() && ts.time() >= chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default());
+            if !expired {
+                continue;
+            }
+            let Some(spot) = market.underlyings.get(&pos.underlying).map(|u| u.spot) else { continue };
+            let prices: Vec<Decimal> = pos
+                .legs
+                .iter()
+                .map(|l| {
+                    let intrinsic = match l.contract.right {
+                        crate::domain::Right::Call => (spot - l.contract.strike).max(0.0),
+                        crate::domain::Right::Put => (l.contract.strike - spot).max(0.0),
+                    };
+                    to_dec(intrinsic).round_dp(4)
+                })
+                .collect();
+            let coid = format!("EXP-{}", pos.position_id);
+            let detail = format!("settled at intrinsic, spot={spot:.2}");
+            out.push(venue_close(conn, &pos, &coid, Intent::Expiry, &prices, Decimal::ZERO, ts, "paper-venue", &detail)?);
+        }
+        Ok(out)
+    })
+}
+
+/// Closes every open position at its mark (the snapshot's, else the last recorded one), with
+/// commission. Used by the watchdog, the kill switch and the circuit breaker. One transaction.
+pub fn flatten_all(
+    conn: &mut SqliteConnection,
+    market: Option<&MarketSnapshot>,
+    params: &PaperParams,
+    market_ts: NaiveDateTime,
+    actor: &str,
+    reason: &str,
+) -> Result<Vec<Execution>, StoreError> {
+    conn.immediate_transaction(|conn| {
+        let stamp = now().format("%Y%m%dT%H%M%S%.6f");
+        let mut out = Vec::new();
+        for pos in open_positions(conn)? {
+            let prices: Vec<Decimal> = pos
+                .legs
+                .iter()
+                .map(|l| {
+                    let mark = market.and_then(|m| m.mark(&l.contract)).map(to_dec).unwrap_or_else(|| to_dec(l.price));
+                    fill_price(l.action.opposite(), mark.round_dp(4), params.slippage_per_share)
+                })
+                .collect();
+            let coid = format!("FLAT-{}-{stamp}", pos.position_id);
+            out.push(venue_close(conn, &pos, &coid, Intent::Flatten, &prices, params.commission_per_contract, market_ts, actor, reason)?);
+        }
+        Ok(out)
+    })
+}
+
+/// What a restart's reconcile found.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReconcileReport {
+    /// Orders in flight that the venue had filled (status repaired to FILLED).
+    pub filled: Vec<String>,
+    /// Orders in flight that never reached the venue (now CANCELED).
+    pub canceled: Vec<String>,
+}
+
+/// Reconciles orders left in flight by a crash against the venue's book: an order with all
+/// its fills is FILLED; one with none never executed and is CANCELED. One transaction.
+pub fn reconcile(conn: &mut SqliteConnection) -> Result<ReconcileReport, StoreError> {
+    conn.immediate_transaction(|conn| {
+        let mut report = ReconcileReport::default();
+        for coid in models::orders_in_status(conn, &["PROPOSED", "APPROVED", "SUBMITTED"])? {
+            let n: i64 = fills::table.filter(fills::client_order_id.eq(&coid)).count().get_result(conn)?;
+            if n > 0 {
+                models::set_order_status(conn, &coid, "FILLED")?;
+                report.filled.push(coid);
+            } else {
+                diesel::update(orders::table.filter(orders::client_order_id.eq(&coid)))
+                    .set((
+                        orders::status.eq("CANCELED"),
+                        orders::deny_reason.eq("reconciled at restart: never reached the venue"),
+                        orders::updated_at.eq(now()),
+                    ))
+                    .execute(conn)?;
+                report.canceled.push(coid);
+            }
+        }
+        Ok(report)
+    })
+}

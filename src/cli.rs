@@ -1,0 +1,195 @@
+//! Command-line parsing and the commands.
+
+use crate::config::{self, Config};
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// AlphaHive: LLM-driven options paper trading behind a deterministic risk gate.
+#[derive(Debug, Parser)]
+#[command(name = "alphahive", version, about)]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, global = true, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// Run this many cycles instead of `runtime.max_cycles`.
+    #[arg(long, global = true)]
+    pub cycles: Option<u64>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// The command (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Trade: run cycles until max_cycles, Ctrl-C or SIGTERM.
+    Run,
+    /// Validate the config, templates (rendered with sample data) and instances.
+    Check,
+    /// Summarise the store.
+    Report {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run an options skill with JSON arguments, or list the skills.
+    Skill {
+        /// Skill name.
+        name: Option<String>,
+        /// Arguments as a JSON object.
+        #[arg(long)]
+        args: Option<String>,
+        /// List every skill with its input schema.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Re-run a recorded cycle from its snapshot.
+    Replay {
+        /// The cycle id.
+        #[arg(long)]
+        cycle: i32,
+    },
+    /// The external watchdog process.
+    Watchdog,
+    /// Halt and flatten now, whether or not the runtime is up.
+    KillSwitch {
+        /// Why.
+        #[arg(long, default_value = "manual kill switch")]
+        reason: String,
+    },
+    /// Clear a persisted breaker so the runtime may trade again.
+    ResetBreaker {
+        /// Why it is safe to trade again.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stdout);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Runs the parsed command; returns the exit code.
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command.as_ref().unwrap_or(&Command::Run) {
+        Command::Skill { name, args, list } => skill(name.as_deref(), args.as_deref(), *list),
+        Command::Run => {
+            let cfg = config::load(&cli.config)?;
+            init_logging(cli.log_format);
+            run(cfg, cli.cycles, cli.log_format)
+        }
+        Command::Check => {
+            let cfg = config::load(&cli.config)?;
+            check(&cfg)
+        }
+        Command::Report { json } => {
+            let cfg = config::load(&cli.config)?;
+            crate::report::print(&cfg, *json)
+        }
+        Command::Replay { .. } => bail!("replay: not available in this build (it arrives with the LLM swarm's recorded answers)"),
+        Command::Watchdog => bail!("watchdog: not available in this build; set watchdog.enabled = false"),
+        Command::KillSwitch { reason } => {
+            let cfg = config::load(&cli.config)?;
+            init_logging(cli.log_format);
+            crate::safety::kill_switch(&cfg, reason)
+        }
+        Command::ResetBreaker { reason } => {
+            let cfg = config::load(&cli.config)?;
+            init_logging(cli.log_format);
+            crate::safety::reset_breaker(&cfg, reason)
+        }
+    }
+}
+
+fn skill(name: Option<&str>, args: Option<&str>, list: bool) -> anyhow::Result<i32> {
+    if list || name.is_none() {
+        println!("{}", serde_json::to_string_pretty(&crate::skills::registry::list())?);
+        return Ok(0);
+    }
+    let name = name.unwrap_or_default();
+    let args: serde_json::Value = serde_json::from_str(args.unwrap_or("{}")).context("--args: expected a JSON object")?;
+    let out = crate::skills::registry::call(name, &args).map_err(|e| anyhow::anyhow!("skill {name}: {e}"))?;
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(0)
+}
+
+fn run(cfg: Config, cycles: Option<u64>, format: LogFormat) -> anyhow::Result<i32> {
+    if cfg.watchdog.enabled {
+        bail!("watchdog.enabled: the watchdog is not available in this build; set it to false");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let system = actix::System::new();
+    let result = system.block_on(async {
+        let stop2 = Arc::clone(&stop);
+        actix_rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::warn!(target: "alphahive::runtime", "signal received: finishing the cycle in flight");
+            stop2.store(true, Ordering::SeqCst);
+        });
+        crate::runtime::run(&cfg, cycles, Arc::clone(&stop)).await
+    });
+    let summary = result?;
+    match format {
+        LogFormat::Json => println!("{}", serde_json::to_string(&serde_json::json!({"summary": summary}))?),
+        LogFormat::Text => println!("summary: {summary}"),
+    }
+    Ok(0)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn check(cfg: &Config) -> anyhow::Result<i32> {
+    let templates = crate::swarm::template::load_templates(&cfg.swarm.templates_dir)?;
+    let instances = crate::swarm::instance::load_instances(&cfg.swarm.instances_dir)?;
+    crate::swarm::instance::validate_instances(&instances, &templates)?;
+    for t in templates.values() {
+        if !crate::llm::rules::EVALUATORS.contains(&t.evaluator.as_str()) {
+            bail!("{}: evaluator {:?} is not one of {:?}", t.name, t.evaluator, crate::llm::rules::EVALUATORS);
+        }
+    }
+    for i in &instances {
+        let Some(t) = templates.get(&i.template) else { continue };
+        let sample = crate::swarm::render::sample_snapshot(&i.symbol_pool());
+        crate::swarm::render::render(t, i, &sample).with_context(|| format!("instance {}: template {} does not render", i.id, t.name))?;
+    }
+    println!(
+        "ok: config valid; {} template(s), {} instance(s) render with sample data",
+        templates.len(),
+        instances.len()
+    );
+    Ok(0)
+}

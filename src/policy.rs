@@ -1,0 +1,251 @@
+//! The Commander's deterministic policy (rules mode): aggregate the swarm's signals, size
+//! trades with fractional Kelly in code, and plan exits. Nothing an agent says sizes a trade:
+//! legs come from the signal, but prices, risk and quantity are recomputed here.
+
+use crate::actors::messages::AgentOutcome;
+use crate::broker::{AccountView, PositionView};
+use crate::domain::{Intent, Leg, Signal, Structure};
+use crate::market::{years_to_expiry, MarketSnapshot};
+use crate::orders::OrderRequest;
+use crate::risk::gate::{net_mark, order_risk, to_dec};
+use rust_decimal::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Policy parameters from `[commander]`, `[swarm]` and `[risk]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyParams {
+    /// Drop signals under this confidence.
+    pub min_confidence: f64,
+    /// At most this many new orders a cycle.
+    pub max_orders_per_cycle: u32,
+    /// Fraction of full Kelly.
+    pub kelly_fraction: f64,
+    /// Take profit at this fraction of max profit.
+    pub take_profit_pct: f64,
+    /// Stop a credit position when its loss reaches this multiple of the credit.
+    pub stop_loss_multiple: f64,
+    /// Close at or under this many days to expiry.
+    pub exit_dte: i64,
+    /// Skip positions whose max risk is under this, dollars.
+    pub min_position_usd: Decimal,
+    /// Signals needed for a trade.
+    pub min_quorum: u32,
+    /// Cap from `[risk]`: max loss per trade.
+    pub max_risk_per_trade: Decimal,
+    /// Cap from `[risk]`: capital per trade.
+    pub max_capital_per_trade: Decimal,
+}
+
+impl PolicyParams {
+    /// From the config.
+    pub fn from_config(c: &crate::config::Config) -> PolicyParams {
+        PolicyParams {
+            min_confidence: c.commander.min_confidence,
+            max_orders_per_cycle: c.commander.max_orders_per_cycle,
+            kelly_fraction: c.commander.kelly_fraction,
+            take_profit_pct: c.commander.take_profit_pct,
+            stop_loss_multiple: c.commander.stop_loss_multiple,
+            exit_dte: i64::from(c.commander.exit_dte),
+            min_position_usd: to_dec(c.commander.min_position_usd),
+            min_quorum: u32::try_from(c.swarm.min_quorum).unwrap_or(u32::MAX),
+            max_risk_per_trade: to_dec(c.risk.max_risk_per_trade),
+            max_capital_per_trade: to_dec(c.risk.max_capital_per_trade),
+        }
+    }
+}
+
+/// A group of agreeing signals on one underlying and structure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Underlying.
+    pub target: String,
+    /// Structure.
+    pub structure: Structure,
+    /// Agreeing signals.
+    pub votes: u32,
+    /// Mean confidence of the agreeing signals.
+    pub confidence: f64,
+    /// Conviction-weighted consensus: agreeing confidence over all answering agents on the target.
+    pub consensus: f64,
+    /// The most confident agreeing signal (its legs are used).
+    pub signal: Signal,
+    /// Why it was kept or skipped.
+    pub reasoning: String,
+}
+
+/// A decision the Commander took, kept in the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// ENTRY, EXIT or SKIP.
+    pub kind: String,
+    /// Underlying.
+    pub target: String,
+    /// The order, when one is proposed.
+    pub order: Option<OrderRequest>,
+    /// Why.
+    pub reasoning: String,
+}
+
+/// Groups valid signals by (target, structure). Abstentions and errors leave the denominator;
+/// opposing directional views on one underlying cancel out; groups under the quorum or the
+/// minimum confidence are skipped with their reason.
+pub fn aggregate(outcomes: &[AgentOutcome], p: &PolicyParams) -> (Vec<Candidate>, Vec<Decision>) {
+    let signals: Vec<&Signal> = outcomes.iter().filter_map(|o| o.signal.as_ref()).collect();
+    let mut by_target: BTreeMap<&str, Vec<&Signal>> = BTreeMap::new();
+    for s in &signals {
+        by_target.entry(s.target.as_str()).or_default().push(s);
+    }
+    let mut kept = Vec::new();
+    let mut skipped = Vec::new();
+    for (target, sigs) in by_target {
+        let answering = sigs.len() as f64;
+        let bull: f64 = sigs.iter().filter(|s| s.signal.bias() > 0).map(|s| s.confidence).sum();
+        let bear: f64 = sigs.iter().filter(|s| s.signal.bias() < 0).map(|s| s.confidence).sum();
+        if bull > 0.0 && bear > 0.0 {
+            skipped.push(skip(target, format!("opposing views cancel out: bullish conviction {bull:.2}, bearish {bear:.2}")));
+            continue;
+        }
+        let mut groups: BTreeMap<&str, Vec<&Signal>> = BTreeMap::new();
+        for s in sigs.iter().filter(|s| s.signal != Structure::NoTrade) {
+            groups.entry(s.signal.as_str()).or_default().push(s);
+        }
+        for group in groups.values() {
+            let votes = group.len() as u32;
+            let total: f64 = group.iter().map(|s| s.confidence).sum();
+            let confidence = total / f64::from(votes);
+            let Some(best) = group.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence)) else { continue };
+            let consensus = total / answering;
+            let structure = best.signal;
+            if votes < p.min_quorum {
+                skipped.push(skip(target, format!("{structure}: {votes} vote(s) under quorum {}", p.min_quorum)));
+            } else if confidence < p.min_confidence {
+                skipped.push(skip(target, format!("{structure}: confidence {confidence:.2} under {:.2}", p.min_confidence)));
+            } else {
+                kept.push(Candidate {
+                    target: target.to_string(),
+                    structure,
+                    votes,
+                    confidence,
+                    consensus,
+                    signal: (*best).clone(),
+                    reasoning: format!(
+                        "{structure} on {target}: {votes} vote(s), confidence {confidence:.2}, consensus {consensus:.2}; lead {}: {}",
+                        best.instance_id, best.reasoning
+                    ),
+                });
+            }
+        }
+    }
+    kept.sort_by(|a, b| (b.consensus * b.confidence).total_cmp(&(a.consensus * a.confidence)));
+    (kept, skipped)
+}
+
+fn skip(target: &str, reasoning: String) -> Decision {
+    Decision { kind: "SKIP".into(), target: target.to_string(), order: None, reasoning }
+}
+
+/// Legs with their current marks as prices (the agent's prices are never used).
+fn repriced(legs: &[Leg], m: &MarketSnapshot) -> Option<Vec<Leg>> {
+    legs.iter().map(|l| m.mark(&l.contract).map(|price| Leg { price, ..l.clone() })).collect()
+}
+
+/// Sizes a candidate: fractional Kelly from the spread's probability of profit and payoff,
+/// capped by the per-trade risk and capital limits; `Err` explains a skip.
+pub fn size_entry(
+    c: &Candidate,
+    m: &MarketSnapshot,
+    account: &AccountView,
+    p: &PolicyParams,
+    client_order_id: String,
+    cycle_id: i32,
+) -> Result<OrderRequest, String> {
+    let legs = repriced(&c.signal.params.legs, m).ok_or("a leg has no quote")?;
+    let limit = net_mark(&legs, m).map_err(|k| format!("no mark for {k}"))?.round_dp(2);
+    let unit = order_risk(&legs, limit, 1).map_err(|d| d.to_string())?;
+    if unit.max_loss <= Decimal::ZERO {
+        return Err("no risk at this price: the quote is crossed or stale".into());
+    }
+    let u = m.underlyings.get(&c.target).ok_or("unknown underlying")?;
+    let expiry = legs.first().map(|l| l.contract.expiry).ok_or("no legs")?;
+    let t = years_to_expiry(m.ts, expiry);
+    let pop = crate::skills::spreads::probability_of_profit(&legs, u.spot, m.rate, u.dividend_yield, u.atm_iv, t)
+        .map_err(|e| e.to_string())?;
+    let win = unit.max_profit.to_f64().unwrap_or(0.0);
+    let loss = unit.max_loss.to_f64().unwrap_or(0.0);
+    let f = crate::skills::kelly::fractional_kelly(pop, win, loss, p.kelly_fraction, 1.0);
+    let budget = to_dec(f) * account.equity;
+    let risk_cap = budget.min(p.max_risk_per_trade);
+    let by_risk = (risk_cap / unit.max_loss).floor();
+    let by_capital = if unit.capital > Decimal::ZERO { (p.max_capital_per_trade / unit.capital).floor() } else { by_risk };
+    let qty = by_risk.min(by_capital).to_u32().unwrap_or(0);
+    let position_risk = unit.max_loss * Decimal::from(qty);
+    if qty == 0 || position_risk < p.min_position_usd {
+        return Err(format!(
+            "size {qty}: kelly {f:.4} (pop {pop:.3}, win {win:.2}, loss {loss:.2}) gives budget {budget:.2}; position risk {position_risk:.2} under {} or zero",
+            p.min_position_usd
+        ));
+    }
+    Ok(OrderRequest {
+        client_order_id,
+        cycle_id: Some(cycle_id),
+        instance_id: c.signal.instance_id.clone(),
+        underlying: c.target.clone(),
+        strategy: c.structure,
+        intent: Intent::Open,
+        position_id: None,
+        legs,
+        quantity: qty,
+        limit_price: limit,
+        reasoning: format!(
+            "{}; sized {qty} by {:.2}x Kelly {f:.4} (pop {pop:.3}) of equity {:.2}, max risk {position_risk:.2}",
+            c.reasoning, p.kelly_fraction, account.equity
+        ),
+        market_ts: m.ts,
+    })
+}
+
+/// Which exit rule, if any, a position meets now.
+pub fn exit_rule(pos: &PositionView, m: &MarketSnapshot, p: &PolicyParams) -> Option<(Intent, String)> {
+    let dte = (pos.expiry - m.ts.date()).num_days();
+    if dte <= p.exit_dte {
+        return Some((Intent::TimeExit, format!("{dte} days to expiry <= {}", p.exit_dte)));
+    }
+    let qty = Decimal::from(pos.quantity.max(1));
+    let max_profit_ps = pos.max_profit / qty / Decimal::ONE_HUNDRED;
+    let pnl_ps = pos.entry_price - pos.mark;
+    let tp = to_dec(p.take_profit_pct) * max_profit_ps;
+    if pnl_ps >= tp && tp > Decimal::ZERO {
+        return Some((Intent::TakeProfit, format!("profit {pnl_ps:.2}/share >= {:.0}% of max profit {max_profit_ps:.2}", p.take_profit_pct * 100.0)));
+    }
+    let stop = if pos.entry_price > Decimal::ZERO {
+        to_dec(p.stop_loss_multiple) * pos.entry_price
+    } else {
+        -pos.entry_price / Decimal::TWO
+    };
+    if -pnl_ps >= stop && stop > Decimal::ZERO {
+        return Some((Intent::StopLoss, format!("loss {:.2}/share >= stop {stop:.2}", -pnl_ps)));
+    }
+    None
+}
+
+/// The closing order for a position that meets an exit rule.
+pub fn exit_order(pos: &PositionView, m: &MarketSnapshot, intent: Intent, why: &str, client_order_id: String, cycle_id: i32) -> Option<OrderRequest> {
+    let legs: Vec<Leg> = pos.legs.iter().map(|l| Leg { action: l.action.opposite(), ..l.clone() }).collect();
+    let legs = repriced(&legs, m)?;
+    let limit = net_mark(&legs, m).ok()?.round_dp(2);
+    Some(OrderRequest {
+        client_order_id,
+        cycle_id: Some(cycle_id),
+        instance_id: "commander".into(),
+        underlying: pos.underlying.clone(),
+        strategy: pos.strategy,
+        intent,
+        position_id: Some(pos.position_id.clone()),
+        legs,
+        quantity: pos.quantity,
+        limit_price: limit,
+        reasoning: format!("{intent} {}: {why}; entry {:.2}, mark {:.2}", pos.position_id, pos.entry_price, pos.mark),
+        market_ts: m.ts,
+    })
+}

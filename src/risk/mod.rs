@@ -1,0 +1,10 @@
+//! The risk gate's logic: denial reasons, trading states, and the engine that alone can
+//! make an [`gate::ApprovedOrder`] — the only type the broker accepts.
+
+pub mod denial;
+pub mod gate;
+pub mod state;
+
+pub use denial::DenyReason;
+pub use gate::{ApprovedOrder, OrderRisk, RiskEngine, RiskLimits, RiskState};
+pub use state::{StateChange, TradingState};

@@ -1,0 +1,325 @@
+//! Wiring and the run loop: open the store, reconcile, start the supervised actors, drive
+//! cycles from the clock, stop cleanly on Ctrl-C / SIGTERM, escalate when supervision gives up.
+
+use crate::actors::broker::Broker;
+use crate::actors::commander::{Commander, Peers};
+use crate::actors::messages::{CycleSummary, FlushMetrics, RunCycle};
+use crate::actors::monitor::{Monitor, Pinger};
+use crate::actors::recorder::Recorder;
+use crate::actors::risk_gate::{RiskGate, REASON_KEY, STATE_KEY};
+use crate::actors::supervision::{supervise, Handle, Ping, RestartPolicy, SupervisionContext};
+use crate::actors::swarm_pool::SwarmPool;
+use crate::broker::paper::{self, PaperParams};
+use crate::clock::SimClock;
+use crate::config::{ClockKind, Config, MarketKind, ProviderKind};
+use crate::market::synthetic::SyntheticMarket;
+use crate::policy::PolicyParams;
+use crate::risk::RiskLimits;
+use crate::store::models::{self, NewSafetyEvent};
+use crate::store::Store;
+use actix::prelude::*;
+use anyhow::{bail, Context as _};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// The running actors.
+pub struct Runtime {
+    /// Commander.
+    pub commander: Handle<Commander>,
+    /// SwarmPool.
+    pub swarm: Handle<SwarmPool>,
+    /// RiskGate.
+    pub risk: Handle<RiskGate>,
+    /// Broker.
+    pub broker: Handle<Broker>,
+    /// Recorder.
+    pub recorder: Handle<Recorder>,
+    /// Monitor.
+    pub monitor: Handle<Monitor>,
+    /// The store.
+    pub store: Store,
+    /// Set on shutdown so supervision does not restart stopping actors.
+    pub shutting_down: Arc<AtomicBool>,
+    /// Escalations from supervision.
+    pub escalations: mpsc::UnboundedReceiver<String>,
+    /// What the start-up reconcile found.
+    pub reconcile: paper::ReconcileReport,
+}
+
+fn pinger<A>(h: &Handle<A>) -> Pinger
+where
+    A: crate::actors::supervision::Supervised + Handler<crate::actors::supervision::Envelope<Ping>>,
+{
+    let h = h.clone();
+    Arc::new(move || {
+        let h = h.clone();
+        Box::pin(async move {
+            let _ = h.send(Ping).await;
+        })
+    })
+}
+
+/// Opens the store, reconciles the book, and starts every actor under supervision.
+pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
+    if config.market.kind != MarketKind::Synthetic {
+        bail!("market.kind: only \"synthetic\" is available in this build");
+    }
+    let swarm_provider = config
+        .llm
+        .provider(&config.swarm.provider)
+        .with_context(|| format!("swarm.provider: no provider named {}", config.swarm.provider))?
+        .clone();
+    if swarm_provider.kind != ProviderKind::Rules {
+        bail!("swarm.provider: LLM providers are not wired into the swarm in this build; use a provider of kind \"rules\"");
+    }
+    let templates = Arc::new(crate::swarm::template::load_templates(&config.swarm.templates_dir)?);
+    let instances = crate::swarm::instance::load_instances(&config.swarm.instances_dir)?;
+    crate::swarm::instance::validate_instances(&instances, &templates)?;
+    let instances = Arc::new(instances);
+
+    let store = Store::open(&config.runtime.data_dir)?;
+    let params = PaperParams::from_config(&config.broker);
+    let reconcile = {
+        let params = params.clone();
+        store
+            .call(move |c| {
+                let aborted = models::abort_running_cycles(c)?;
+                paper::ensure_account(c, &params)?;
+                let report = paper::reconcile(c)?;
+                if aborted > 0 || !report.canceled.is_empty() || !report.filled.is_empty() {
+                    let detail = format!(
+                        "aborted_cycles={aborted} canceled={} filled={}",
+                        report.canceled.len(),
+                        report.filled.len()
+                    );
+                    models::insert_safety_event(c, &NewSafetyEvent::new("RECONCILED", "warning", Some("runtime"), detail))?;
+                }
+                Ok(report)
+            })
+            .await?
+    };
+    if !reconcile.canceled.is_empty() || !reconcile.filled.is_empty() {
+        tracing::warn!(target: "alphahive::runtime", canceled = ?reconcile.canceled, filled = ?reconcile.filled, "reconciled orders left in flight");
+    }
+
+    let shutting_down = Arc::new(AtomicBool::new(false));
+    let (esc_tx, escalations) = mpsc::unbounded_channel();
+    let sup = SupervisionContext {
+        store: store.clone(),
+        policy: RestartPolicy { max_restarts: config.supervision.max_restarts, window: config.supervision.window() },
+        shutting_down: Arc::clone(&shutting_down),
+        escalate: esc_tx,
+    };
+
+    let recorder = {
+        let store = store.clone();
+        supervise("Recorder", move |s| Recorder::new(store.clone(), s), sup.clone())
+    };
+    let broker = {
+        let store = store.clone();
+        supervise("Broker", move |s| Broker::new(store.clone(), params.clone(), s), sup.clone())
+    };
+    let risk = {
+        let store = store.clone();
+        let limits = RiskLimits::from_config(&config.risk, &config.market.symbols);
+        let broker = broker.clone();
+        supervise("RiskGate", move |s| RiskGate::new(limits.clone(), store.clone(), broker.clone(), s), sup.clone())
+    };
+    let swarm = {
+        let name = config.swarm.provider.clone();
+        let kind = swarm_provider.kind;
+        supervise(
+            "SwarmPool",
+            move |s| SwarmPool::new(Arc::clone(&templates), Arc::clone(&instances), name.clone(), kind, s),
+            sup.clone(),
+        )
+    };
+    let commander = {
+        let peers = Peers { swarm: swarm.clone(), risk: risk.clone(), broker: broker.clone(), recorder: recorder.clone() };
+        let policy = PolicyParams::from_config(config);
+        let symbols = config.market.symbols.clone();
+        let seed = config.market.seed;
+        let run_id = format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
+        let snapshots = config.runtime.snapshots;
+        supervise(
+            "Commander",
+            move |s| {
+                let market = Box::new(SyntheticMarket::new(&symbols, seed, 0.04));
+                Commander::new(market, peers.clone(), policy.clone(), run_id.clone(), symbols.clone(), snapshots, s)
+            },
+            sup.clone(),
+        )
+    };
+    let monitor = {
+        let stats = vec![
+            Arc::clone(commander.stats()),
+            Arc::clone(swarm.stats()),
+            Arc::clone(risk.stats()),
+            Arc::clone(broker.stats()),
+            Arc::clone(recorder.stats()),
+        ];
+        let pingers = vec![pinger(&commander), pinger(&swarm), pinger(&risk), pinger(&broker), pinger(&recorder)];
+        let interval = config.metrics.interval();
+        supervise("Monitor", move |s| Monitor::new(stats.clone(), pingers.clone(), interval, s), sup)
+    };
+    Ok(Runtime { commander, swarm, risk, broker, recorder, monitor, store, shutting_down, escalations, reconcile })
+}
+
+/// Totals of a run, printed at the end.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSummary {
+    /// Cycles completed.
+    pub cycles: u32,
+    /// Cycles that failed (recorded as failed).
+    pub failed_cycles: u32,
+    /// Valid signals.
+    pub signals: u32,
+    /// Abstentions, timeouts, errors.
+    pub abstentions: u32,
+    /// Orders approved.
+    pub approved: u32,
+    /// Orders denied.
+    pub denied: u32,
+    /// Leg fills.
+    pub fills: u32,
+    /// Equity at the end.
+    pub equity: Decimal,
+    /// Equity minus the starting cash of the paper account.
+    pub pnl: Decimal,
+    /// Trading state at the end.
+    pub trading_state: String,
+    /// Wall time in seconds.
+    pub wall_s: f64,
+    /// Cycles per second.
+    pub cycles_per_s: f64,
+}
+
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cycles={} failed={} signals={} abstentions={} orders_approved={} orders_denied={} fills={} equity={:.2} pnl={:.2} state={} wall_s={:.3} cycles_per_s={:.1}",
+            self.cycles, self.failed_cycles, self.signals, self.abstentions, self.approved, self.denied, self.fills,
+            self.equity, self.pnl, self.trading_state, self.wall_s, self.cycles_per_s
+        )
+    }
+}
+
+/// Why the run loop ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Supervision gave up on an actor: trading was halted.
+    #[error("supervision escalated ({0}); trading HALTED")]
+    Escalated(String),
+}
+
+/// Runs cycles until `max_cycles` (or `cycles` when given), a stop request, or an escalation.
+pub async fn run(config: &Config, cycles: Option<u64>, stop: Arc<AtomicBool>) -> anyhow::Result<RunSummary> {
+    let mut rt = start(config).await?;
+    let result = drive(config, &mut rt, cycles, stop).await;
+    let _ = rt.monitor.send(FlushMetrics).await;
+    rt.shutting_down.store(true, Ordering::SeqCst);
+    result
+}
+
+/// The cycle loop over a started runtime.
+pub async fn drive(config: &Config, rt: &mut Runtime, cycles: Option<u64>, stop: Arc<AtomicBool>) -> anyhow::Result<RunSummary> {
+    let limit = cycles.or(config.runtime.max_cycles_limit());
+    let last = rt.store.call(models::last_market_ts).await?;
+    let mut clock = SimClock::new(config.runtime.sim_start, last, config.runtime.cycle_interval_s);
+    let started = Instant::now();
+    let mut sum = RunSummary::default();
+    let mut last_summary: Option<CycleSummary> = None;
+    let mut seq: u32 = 0;
+    while limit.is_none_or(|n| u64::from(seq) < n) {
+        if stop.load(Ordering::SeqCst) {
+            tracing::info!(target: "alphahive::runtime", "stop requested; finishing");
+            break;
+        }
+        seq += 1;
+        let market_ts = match config.runtime.clock {
+            ClockKind::Simulated => clock.tick(),
+            ClockKind::Wall => chrono::Local::now().naive_local(),
+        };
+        let cycle = rt.commander.send(RunCycle { seq, market_ts });
+        let outcome = tokio::select! {
+            r = cycle => r,
+            Some(detail) = rt.escalations.recv() => {
+                escalate(&rt.store, &detail).await;
+                return Err(RunError::Escalated(detail).into());
+            }
+        };
+        match outcome {
+            Ok(Ok(s)) => {
+                sum.cycles += 1;
+                sum.signals += s.signals_ok;
+                sum.abstentions += s.abstentions;
+                sum.approved += s.approved;
+                sum.denied += s.denied;
+                sum.fills += s.fills;
+                last_summary = Some(s);
+            }
+            Ok(Err(e)) => {
+                sum.failed_cycles += 1;
+                tracing::error!(target: "alphahive::runtime", seq, error = %e, "cycle failed; recorded, going on");
+            }
+            Err(e) => {
+                sum.failed_cycles += 1;
+                tracing::error!(target: "alphahive::runtime", seq, error = %e, "cycle lost with its actor; going on");
+            }
+        }
+        if let Ok(detail) = rt.escalations.try_recv() {
+            escalate(&rt.store, &detail).await;
+            return Err(RunError::Escalated(detail).into());
+        }
+        if config.runtime.clock == ClockKind::Wall {
+            let wait = config.runtime.cycle_interval();
+            let until = Instant::now() + wait;
+            while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep((until - Instant::now()).min(std::time::Duration::from_millis(100))).await;
+            }
+        }
+    }
+    sum.wall_s = started.elapsed().as_secs_f64();
+    sum.cycles_per_s = if sum.wall_s > 0.0 { f64::from(sum.cycles) / sum.wall_s } else { 0.0 };
+    if let Some(s) = last_summary {
+        sum.equity = s.equity;
+        sum.trading_state = s.trading_state;
+    }
+    let starting: Option<String> = rt
+        .store
+        .call(|c| {
+            use crate::store::schema::paper_account;
+            use diesel::prelude::*;
+            Ok(paper_account::table.find(1).select(paper_account::starting_cash).first(c).optional()?)
+        })
+        .await?;
+    if let Some(start) = starting {
+        sum.pnl = sum.equity - models::dec(&start)?;
+    }
+    Ok(sum)
+}
+
+/// Halts trading durably after supervision gave up.
+async fn escalate(store: &Store, detail: &str) {
+    tracing::error!(target: "alphahive::runtime", %detail, "supervision escalated: HALTING trading and exiting");
+    let detail = detail.to_string();
+    let r = store
+        .call(move |c| {
+            let from = models::get_state(c, STATE_KEY)?.unwrap_or_else(|| "ACTIVE".into());
+            models::set_state(c, STATE_KEY, "HALTED")?;
+            models::set_state(c, REASON_KEY, &format!("supervision escalated: {detail}"))?;
+            models::insert_safety_event(
+                c,
+                &NewSafetyEvent::new("TRADING_STATE_CHANGED", "critical", Some("runtime"), format!("from={from} to=HALTED reason=supervision escalated: {detail}")),
+            )
+        })
+        .await;
+    if let Err(e) = r {
+        tracing::error!(target: "alphahive::runtime", error = %e, "cannot record the halt");
+    }
+}

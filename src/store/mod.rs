@@ -1,0 +1,171 @@
+//! The store: SQLite through Diesel, owned by one dedicated writer thread.
+//!
+//! Actors never run a blocking Diesel call on their arbiter: they send a closure to the
+//! writer thread through [`Store::call`] and await the answer. A panic inside a closure is
+//! caught, the connection is reopened (it may have been left mid-transaction) and the writer
+//! goes on serving; the caller gets [`StoreError::JobPanicked`].
+
+pub mod models;
+pub mod pool;
+pub mod schema;
+pub mod snapshots;
+
+use diesel::sqlite::SqliteConnection;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Opening or configuring the database failed.
+    #[error("cannot open store {path}: {message}")]
+    Open {
+        /// The database path.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A migration failed.
+    #[error("store migration failed: {0}")]
+    Migration(String),
+    /// A query failed.
+    #[error("store query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// A value in the store could not be decoded.
+    #[error("corrupt value in store: {0}")]
+    Corrupt(String),
+    /// File I/O (snapshots) failed.
+    #[error("store I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The job panicked; the writer reopened its connection and goes on.
+    #[error("store job panicked: {0}")]
+    JobPanicked(String),
+    /// The writer thread is gone (the process is shutting down).
+    #[error("store writer thread is gone")]
+    WriterGone,
+}
+
+type Job = Box<dyn FnOnce(&mut SqliteConnection) + Send>;
+
+/// A cloneable handle to the store's writer thread.
+#[derive(Clone)]
+pub struct Store {
+    tx: mpsc::Sender<Job>,
+    db_path: PathBuf,
+    data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("db_path", &self.db_path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) `<data_dir>/trades.db`, runs pending migrations and starts
+    /// the writer thread.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+            path: data_dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let db_path = data_dir.join("trades.db");
+        let mut conn = pool::connect(&db_path)?;
+        pool::run_migrations(&mut conn)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let path = db_path.clone();
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(conn, &path, rx))
+            .map_err(|e| StoreError::Open {
+                path: db_path.clone(),
+                message: format!("cannot start writer thread: {e}"),
+            })?;
+        Ok(Store {
+            tx,
+            db_path,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// The data directory (snapshots live below it).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Runs `f` on the writer thread and awaits its result.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.submit(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.await.map_err(|_| StoreError::JobPanicked(panic_note()))?
+    }
+
+    /// Runs `f` on the writer thread and blocks the calling (non-async) thread for the result.
+    pub fn call_blocking<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        self.submit(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.recv()
+            .map_err(|_| StoreError::JobPanicked(panic_note()))?
+    }
+
+    fn submit<R, F, D>(&self, f: F, deliver: D) -> Result<(), StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<R, StoreError> + Send + 'static,
+        D: FnOnce(Result<R, StoreError>) + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn| deliver(f(conn)));
+        self.tx.send(job).map_err(|_| StoreError::WriterGone)
+    }
+}
+
+fn panic_note() -> String {
+    "see the log line `store job panicked` for the message".to_string()
+}
+
+fn writer_loop(mut conn: SqliteConnection, path: &Path, rx: mpsc::Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+        if let Err(panic) = outcome {
+            let message = panic_message(&panic);
+            tracing::error!(target: "alphahive::store", %message, "store job panicked; reopening the connection");
+            match pool::connect(path) {
+                Ok(fresh) => conn = fresh,
+                Err(e) => {
+                    tracing::error!(target: "alphahive::store", error = %e, "cannot reopen the store; the writer stops");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Extracts a readable message from a panic payload.
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}

@@ -1,0 +1,390 @@
+//! Rows and the queries the runtime uses. Money is an exact decimal stored as TEXT.
+
+use super::schema::*;
+use super::StoreError;
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// Wall-clock now (UTC, naive) for `created_at` columns.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// Parses a decimal stored as TEXT.
+pub fn dec(s: &str) -> Result<Decimal, StoreError> {
+    Decimal::from_str(s).map_err(|e| StoreError::Corrupt(format!("decimal {s:?}: {e}")))
+}
+
+/// A new `cycles` row, inserted when a cycle starts.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = cycles)]
+pub struct NewCycle<'a> {
+    /// Run identifier.
+    pub run_id: &'a str,
+    /// Cycle number within the run.
+    pub seq: i32,
+    /// Market time of the cycle.
+    pub market_ts: NaiveDateTime,
+    /// Wall-clock start.
+    pub started_at: NaiveDateTime,
+    /// `running` until finished.
+    pub status: &'a str,
+    /// Trading state at start.
+    pub trading_state: &'a str,
+}
+
+/// Figures written when a cycle finishes.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = cycles)]
+pub struct CycleFinish {
+    /// Wall-clock finish.
+    pub finished_at: Option<NaiveDateTime>,
+    /// `done`, `failed`, `aborted`.
+    pub status: String,
+    /// Trading state at the end.
+    pub trading_state: String,
+    /// Valid signals.
+    pub signals_ok: i32,
+    /// Abstentions, timeouts and errors.
+    pub abstentions: i32,
+    /// Orders proposed to the risk gate.
+    pub orders_proposed: i32,
+    /// Orders approved.
+    pub orders_approved: i32,
+    /// Orders denied.
+    pub orders_denied: i32,
+    /// Fills.
+    pub fills: i32,
+    /// Cash after the cycle.
+    pub cash: Option<String>,
+    /// Equity after the cycle.
+    pub equity: Option<String>,
+    /// Snapshot file.
+    pub snapshot_path: Option<String>,
+    /// Snapshot sha256.
+    pub snapshot_sha256: Option<String>,
+    /// Error, if the cycle failed.
+    pub error: Option<String>,
+}
+
+/// Inserts a cycle row and returns its id.
+pub fn insert_cycle(conn: &mut SqliteConnection, row: &NewCycle<'_>) -> Result<i32, StoreError> {
+    Ok(diesel::insert_into(cycles::table)
+        .values(row)
+        .returning(cycles::id)
+        .get_result(conn)?)
+}
+
+/// Writes a cycle's final figures.
+pub fn finish_cycle(conn: &mut SqliteConnection, id: i32, f: &CycleFinish) -> Result<(), StoreError> {
+    diesel::update(cycles::table.find(id)).set(f).execute(conn)?;
+    Ok(())
+}
+
+/// Marks cycles left `running` by a crash as `aborted`; returns how many.
+pub fn abort_running_cycles(conn: &mut SqliteConnection) -> Result<usize, StoreError> {
+    Ok(diesel::update(cycles::table.filter(cycles::status.eq("running")))
+        .set((
+            cycles::status.eq("aborted"),
+            cycles::error.eq("process ended mid-cycle; reconciled at restart"),
+        ))
+        .execute(conn)?)
+}
+
+/// The market time of the last cycle that started, if any.
+pub fn last_market_ts(conn: &mut SqliteConnection) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(cycles::table
+        .select(diesel::dsl::max(cycles::market_ts))
+        .first::<Option<NaiveDateTime>>(conn)?)
+}
+
+/// A `signals` row: one per agent per cycle.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = signals)]
+pub struct NewSignal {
+    /// Cycle.
+    pub cycle_id: i32,
+    /// Instance.
+    pub instance_id: String,
+    /// Template.
+    pub template: String,
+    /// Provider name.
+    pub provider: String,
+    /// ok, abstain, timeout, error.
+    pub status: String,
+    /// Target underlying.
+    pub target: Option<String>,
+    /// Structure name.
+    pub signal: Option<String>,
+    /// Confidence.
+    pub confidence: Option<f64>,
+    /// Abstention code.
+    pub reason: Option<String>,
+    /// Abstention detail.
+    pub detail: Option<String>,
+    /// Raw answer text.
+    pub raw: Option<String>,
+    /// The validated signal as JSON.
+    pub signal_json: Option<String>,
+    /// sha256 of the rendered prompt.
+    pub prompt_sha256: Option<String>,
+    /// Agent latency.
+    pub latency_ms: f64,
+    /// Wall clock.
+    pub created_at: NaiveDateTime,
+}
+
+/// An `orders` row as proposed.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrder {
+    /// Unique client order id.
+    pub client_order_id: String,
+    /// Cycle.
+    pub cycle_id: Option<i32>,
+    /// Instance (or `commander`, `watchdog`).
+    pub instance_id: String,
+    /// Underlying.
+    pub underlying: String,
+    /// Structure name.
+    pub strategy: String,
+    /// Intent name.
+    pub intent: String,
+    /// The position it opens or closes.
+    pub position_id: Option<String>,
+    /// Legs as JSON.
+    pub legs_json: String,
+    /// Combo quantity.
+    pub quantity: i32,
+    /// Net limit price per share (credit positive).
+    pub limit_price: String,
+    /// Max risk in dollars.
+    pub max_risk: String,
+    /// Capital in dollars.
+    pub capital_required: String,
+    /// Order status.
+    pub status: String,
+    /// Denial code.
+    pub deny_code: Option<String>,
+    /// Denial reason with context.
+    pub deny_reason: Option<String>,
+    /// Why the commander proposed it.
+    pub reasoning: Option<String>,
+    /// Market time of the proposal.
+    pub market_ts: NaiveDateTime,
+    /// Wall clock.
+    pub created_at: NaiveDateTime,
+    /// Wall clock.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts an order row.
+pub fn insert_order(conn: &mut SqliteConnection, row: &NewOrder) -> Result<(), StoreError> {
+    diesel::insert_into(orders::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Sets an order's status.
+pub fn set_order_status(conn: &mut SqliteConnection, coid: &str, status: &str) -> Result<(), StoreError> {
+    diesel::update(orders::table.filter(orders::client_order_id.eq(coid)))
+        .set((orders::status.eq(status), orders::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// True when an order with this client order id exists.
+pub fn order_exists(conn: &mut SqliteConnection, coid: &str) -> Result<bool, StoreError> {
+    use diesel::dsl::{exists, select};
+    Ok(select(exists(orders::table.filter(orders::client_order_id.eq(coid)))).get_result(conn)?)
+}
+
+/// Client order ids of orders in the given statuses.
+pub fn orders_in_status(conn: &mut SqliteConnection, statuses: &[&str]) -> Result<Vec<String>, StoreError> {
+    Ok(orders::table
+        .filter(orders::status.eq_any(statuses))
+        .select(orders::client_order_id)
+        .load(conn)?)
+}
+
+/// A `fills` row.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = fills)]
+pub struct NewFill {
+    /// Order.
+    pub client_order_id: String,
+    /// Cycle.
+    pub cycle_id: Option<i32>,
+    /// Leg index within the combo.
+    pub leg_index: i32,
+    /// Contract key.
+    pub contract: String,
+    /// BUY or SELL.
+    pub action: String,
+    /// Contracts.
+    pub quantity: i32,
+    /// Per-share price.
+    pub price: String,
+    /// Commission for this leg.
+    pub commission: String,
+    /// Cash moved by this leg (premium and commission).
+    pub cash_delta: String,
+    /// Market time.
+    pub market_ts: NaiveDateTime,
+    /// Wall clock.
+    pub created_at: NaiveDateTime,
+}
+
+/// A `positions` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = positions)]
+pub struct PositionRow {
+    /// Position id (the opening order's client order id).
+    pub position_id: String,
+    /// Instance that opened it.
+    pub instance_id: String,
+    /// Underlying.
+    pub underlying: String,
+    /// Structure name.
+    pub strategy: String,
+    /// Expiry.
+    pub expiry: NaiveDate,
+    /// Legs as JSON (one combo unit).
+    pub legs_json: String,
+    /// Combo quantity (0 once closed).
+    pub quantity: i32,
+    /// Net entry price per share (credit positive).
+    pub entry_price: String,
+    /// Max loss in dollars for the whole position.
+    pub max_risk: String,
+    /// Max profit in dollars for the whole position.
+    pub max_profit: String,
+    /// Last net mark per share to close (credit positive = what it would cost to buy back).
+    pub mark: String,
+    /// Unrealized P&L in dollars.
+    pub unrealized_pnl: String,
+    /// Realized P&L in dollars.
+    pub realized_pnl: String,
+    /// Market time opened.
+    pub opened_at: NaiveDateTime,
+    /// Market time closed.
+    pub closed_at: Option<NaiveDateTime>,
+    /// Intent of the close.
+    pub close_intent: Option<String>,
+    /// Wall clock.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Open positions (quantity > 0), oldest first.
+pub fn open_positions(conn: &mut SqliteConnection) -> Result<Vec<PositionRow>, StoreError> {
+    Ok(positions::table
+        .filter(positions::quantity.gt(0))
+        .order(positions::id.asc())
+        .select(PositionRow::as_select())
+        .load(conn)?)
+}
+
+/// An `account_snapshots` row.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = account_snapshots)]
+pub struct AccountSnapshotRow {
+    /// Cycle.
+    pub cycle_id: Option<i32>,
+    /// Market time.
+    pub market_ts: NaiveDateTime,
+    /// Trading day.
+    pub trading_day: NaiveDate,
+    /// Cash.
+    pub cash: String,
+    /// Marked value of positions.
+    pub positions_value: String,
+    /// Equity.
+    pub equity: String,
+    /// Equity at the day's first snapshot.
+    pub day_start_equity: String,
+    /// Equity minus day start equity.
+    pub day_pnl: String,
+    /// The day's high-water mark of equity.
+    pub high_water_mark: String,
+    /// Open positions.
+    pub open_positions: i32,
+    /// Wall clock.
+    pub created_at: NaiveDateTime,
+}
+
+/// The first and the highest equity recorded on a trading day.
+pub fn day_equity_marks(
+    conn: &mut SqliteConnection,
+    day: NaiveDate,
+) -> Result<Option<(Decimal, Decimal)>, StoreError> {
+    let rows: Vec<(String, String)> = account_snapshots::table
+        .filter(account_snapshots::trading_day.eq(day))
+        .order(account_snapshots::id.asc())
+        .select((account_snapshots::day_start_equity, account_snapshots::high_water_mark))
+        .load(conn)?;
+    match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => Ok(Some((dec(&first.0)?, dec(&last.1)?))),
+        _ => Ok(None),
+    }
+}
+
+/// A `safety_events` row.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = safety_events)]
+pub struct NewSafetyEvent {
+    /// Cycle, when inside one.
+    pub cycle_id: Option<i32>,
+    /// ORDER_REJECTED, CIRCUIT_BREAKER, WATCHDOG_ALERT, ACTOR_RESTART, TRADING_STATE_CHANGED, KILL_SWITCH, …
+    pub event_type: String,
+    /// info, warning, critical.
+    pub severity: String,
+    /// The actor concerned.
+    pub actor: Option<String>,
+    /// key=value detail.
+    pub detail: String,
+    /// Wall clock.
+    pub created_at: NaiveDateTime,
+}
+
+impl NewSafetyEvent {
+    /// A new event stamped now.
+    pub fn new(event_type: &str, severity: &str, actor: Option<&str>, detail: impl Into<String>) -> Self {
+        NewSafetyEvent {
+            cycle_id: None,
+            event_type: event_type.to_string(),
+            severity: severity.to_string(),
+            actor: actor.map(str::to_string),
+            detail: detail.into(),
+            created_at: now(),
+        }
+    }
+}
+
+/// Inserts a safety event.
+pub fn insert_safety_event(conn: &mut SqliteConnection, ev: &NewSafetyEvent) -> Result<(), StoreError> {
+    diesel::insert_into(safety_events::table).values(ev).execute(conn)?;
+    Ok(())
+}
+
+/// Reads a runtime_state value.
+pub fn get_state(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(runtime_state::table
+        .find(key)
+        .select(runtime_state::value)
+        .first(conn)
+        .optional()?)
+}
+
+/// Writes a runtime_state value.
+pub fn set_state(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<(), StoreError> {
+    diesel::replace_into(runtime_state::table)
+        .values((
+            runtime_state::key.eq(key),
+            runtime_state::value.eq(value),
+            runtime_state::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
