@@ -29,6 +29,8 @@ pub struct PolicyParams {
     pub exit_dte: i64,
     /// Skip positions whose max risk is under this, dollars.
     pub min_position_usd: Decimal,
+    /// Market minutes after an opening on an underlying before the next one there.
+    pub reentry_cooldown: chrono::Duration,
     /// Signals needed for a trade.
     pub min_quorum: u32,
     /// Cap from `[risk]`: max loss per trade.
@@ -48,6 +50,7 @@ impl PolicyParams {
             stop_loss_multiple: c.commander.stop_loss_multiple,
             exit_dte: i64::from(c.commander.exit_dte),
             min_position_usd: to_dec(c.commander.min_position_usd),
+            reentry_cooldown: chrono::Duration::seconds((c.commander.reentry_cooldown_min * 60.0).round() as i64),
             min_quorum: u32::try_from(c.swarm.min_quorum).unwrap_or(u32::MAX),
             max_risk_per_trade: to_dec(c.risk.max_risk_per_trade),
             max_capital_per_trade: to_dec(c.risk.max_capital_per_trade),
@@ -169,7 +172,10 @@ pub fn size_entry(
     let u = m.underlyings.get(&c.target).ok_or("unknown underlying")?;
     let expiry = legs.first().map(|l| l.contract.expiry).ok_or("no legs")?;
     let t = years_to_expiry(m.ts, expiry);
-    let pop = crate::skills::spreads::probability_of_profit(&legs, u.spot, m.rate, u.dividend_yield, u.atm_iv, t)
+    // The edge of selling rich premium is realized vol under implied: forecast with the
+    // realized vol when it is known, else the implied (which gives no edge, so no trade).
+    let forecast_vol = if u.realized_vol > 0.0 { u.realized_vol } else { u.atm_iv };
+    let pop = crate::skills::spreads::probability_of_profit(&legs, u.spot, m.rate, u.dividend_yield, forecast_vol, t)
         .map_err(|e| e.to_string())?;
     let win = unit.max_profit.to_f64().unwrap_or(0.0);
     let loss = unit.max_loss.to_f64().unwrap_or(0.0);
@@ -182,7 +188,7 @@ pub fn size_entry(
     let position_risk = unit.max_loss * Decimal::from(qty);
     if qty == 0 || position_risk < p.min_position_usd {
         return Err(format!(
-            "size {qty}: kelly {f:.4} (pop {pop:.3}, win {win:.2}, loss {loss:.2}) gives budget {budget:.2}; position risk {position_risk:.2} under {} or zero",
+            "size {qty}: kelly {f:.4} (pop {pop:.3} at vol {forecast_vol:.3}, win {win:.2}, loss {loss:.2}) gives budget {budget:.2}; position risk {position_risk:.2} under {} or zero",
             p.min_position_usd
         ));
     }
@@ -198,7 +204,7 @@ pub fn size_entry(
         quantity: qty,
         limit_price: limit,
         reasoning: format!(
-            "{}; sized {qty} by {:.2}x Kelly {f:.4} (pop {pop:.3}) of equity {:.2}, max risk {position_risk:.2}",
+            "{}; sized {qty} by {:.2}x Kelly {f:.4} (pop {pop:.3} at realized vol {forecast_vol:.3}) of equity {:.2}, max risk {position_risk:.2}",
             c.reasoning, p.kelly_fraction, account.equity
         ),
         market_ts: m.ts,

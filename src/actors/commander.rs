@@ -147,6 +147,11 @@ async fn run_cycle(
         if !used.insert(c.target.clone()) {
             continue;
         }
+        let recent = account.positions.iter().filter(|p| p.underlying == c.target).map(|p| p.opened_at).max();
+        if let Some(opened) = recent.filter(|t| snapshot.ts - *t < params.reentry_cooldown) {
+            decisions.push(Decision { kind: "SKIP".into(), target: c.target.clone(), order: None, reasoning: format!("{}: a position on {} opened at {opened}, inside the re-entry cooldown", c.reasoning, c.target) });
+            continue;
+        }
         match policy::size_entry(c, &snapshot, &account, &params, next_id(), cycle_id) {
             Ok(order) => {
                 entries += 1;

@@ -134,7 +134,7 @@ impl Default for RuntimeConfig {
             clock: ClockKind::Simulated,
             cycle_interval_s: 300.0,
             max_cycles: 78,
-            sim_start: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(),
+            sim_start: NaiveDate::from_ymd_opt(2026, 3, 23).unwrap_or_default(),
             snapshots: true,
         }
     }
@@ -325,6 +325,8 @@ pub struct CommanderConfig {
     pub exit_dte: u32,
     /// Smallest position worth opening, in dollars.
     pub min_position_usd: f64,
+    /// Minutes after opening a position on an underlying before another may open there.
+    pub reentry_cooldown_min: f64,
 }
 
 impl Default for CommanderConfig {
@@ -339,6 +341,7 @@ impl Default for CommanderConfig {
             stop_loss_multiple: 2.0,
             exit_dte: 5,
             min_position_usd: 100.0,
+            reentry_cooldown_min: 30.0,
         }
     }
 }

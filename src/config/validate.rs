@@ -236,6 +236,7 @@ impl Config {
         c.positive("commander.take_profit_pct", cm.take_profit_pct);
         c.positive("commander.stop_loss_multiple", cm.stop_loss_multiple);
         c.non_negative("commander.min_position_usd", cm.min_position_usd);
+        c.non_negative("commander.reentry_cooldown_min", cm.reentry_cooldown_min);
 
         // [risk]
         let r = &self.risk;

@@ -52,6 +52,9 @@ pub struct UnderlyingSnapshot {
     pub sma20: f64,
     /// 14-day RSI of daily closes.
     pub rsi14: f64,
+    /// Realized (historical) 20-day close-to-close vol, annualised; 0 when unknown.
+    #[serde(default)]
+    pub realized_vol: f64,
     /// Next known earnings date, if any.
     pub earnings_date: Option<NaiveDate>,
     /// Continuous dividend yield.

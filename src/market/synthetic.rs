@@ -74,6 +74,8 @@ const TRADING_DAYS_PER_YEAR: f64 = 252.0;
 const DRIFT: f64 = 0.06;
 /// Share of daily variance realised overnight (the open gap).
 const OVERNIGHT_SHARE: f64 = 0.2;
+/// Closes behind the realized-vol estimate.
+const REALIZED_WINDOW: usize = 20;
 /// Realised vol as a fraction of the instantaneous implied vol (variance risk premium).
 const REALISED_TO_IMPLIED: f64 = 0.9;
 /// Correlation between the vol noise and the day's return shock.
@@ -689,6 +691,7 @@ impl SymbolSim {
             day,
         );
         let rsi14 = rsi(avg_gain, avg_loss);
+        let realized_vol = realized_vol(&self.days[day - REALIZED_WINDOW - 1..day]);
 
         let chain = self.chain(spot, vol, at, expiries, rate);
         UnderlyingSnapshot {
@@ -698,6 +701,7 @@ impl SymbolSim {
             iv_rank,
             sma20,
             rsi14,
+            realized_vol,
             earnings_date: self.next_earnings(date),
             dividend_yield: self.profile.dividend_yield,
             chain,
@@ -1261,4 +1265,16 @@ mod tests {
             quotes / n as usize
         );
     }
+}
+
+/// Annualised close-to-close volatility of the given days' closes.
+fn realized_vol(days: &[DayState]) -> f64 {
+    let rets: Vec<f64> = days.windows(2).map(|w| (w[1].close / w[0].close).ln()).collect();
+    if rets.len() < 2 {
+        return 0.0;
+    }
+    let n = rets.len() as f64;
+    let mean = rets.iter().sum::<f64>() / n;
+    let var = rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (var * TRADING_DAYS_PER_YEAR).sqrt()
 }

@@ -83,6 +83,8 @@ pub struct SymbolView {
     pub sma20: Option<f64>,
     /// 14-day RSI.
     pub rsi14: Option<f64>,
+    /// 20-day realized volatility, annualised.
+    pub realized_vol: Option<f64>,
     /// Next earnings date, if known.
     pub earnings_date: Option<NaiveDate>,
     /// Dividend yield.
@@ -116,6 +118,7 @@ fn symbol_view(u: &UnderlyingSnapshot) -> SymbolView {
         iv_rank: finite(u.iv_rank),
         sma20: finite(u.sma20),
         rsi14: finite(u.rsi14),
+        realized_vol: finite(u.realized_vol),
         earnings_date: u.earnings_date,
         dividend_yield: finite(u.dividend_yield),
         chain: view_expiries(&u.chain)

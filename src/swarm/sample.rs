@@ -78,6 +78,7 @@ fn sample_underlying(symbol: &str, date: NaiveDate) -> UnderlyingSnapshot {
         iv_rank,
         sma20,
         rsi14,
+        realized_vol: 0.3,
         earnings_date,
         dividend_yield: 0.0,
         chain,

@@ -55,6 +55,7 @@ pub fn underlying(symbol: &str, spot: f64) -> UnderlyingSnapshot {
         iv_rank: 85.0,
         sma20: spot * 0.95,
         rsi14: 55.0,
+        realized_vol: 0.0,
         earnings_date: None,
         dividend_yield: 0.0,
         chain,
