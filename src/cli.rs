@@ -89,7 +89,11 @@ fn init_logging(format: LogFormat) {
         .with_ansi(ansi)
         .with_writer(std::io::stdout);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -128,12 +132,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 
 fn skill(name: Option<&str>, args: Option<&str>, list: bool) -> anyhow::Result<i32> {
     if list || name.is_none() {
-        println!("{}", serde_json::to_string_pretty(&crate::skills::registry::list())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::skills::registry::list())?
+        );
         return Ok(0);
     }
     let name = name.unwrap_or_default();
-    let args: serde_json::Value = serde_json::from_str(args.unwrap_or("{}")).context("--args: expected a JSON object")?;
-    let out = crate::skills::registry::call(name, &args).map_err(|e| anyhow::anyhow!("skill {name}: {e}"))?;
+    let args: serde_json::Value =
+        serde_json::from_str(args.unwrap_or("{}")).context("--args: expected a JSON object")?;
+    let out = crate::skills::registry::call(name, &args)
+        .map_err(|e| anyhow::anyhow!("skill {name}: {e}"))?;
     println!("{}", serde_json::to_string(&out)?);
     Ok(0)
 }
@@ -155,7 +164,10 @@ fn run(cfg: Config, cycles: Option<u64>, format: LogFormat) -> anyhow::Result<i3
     });
     let summary = result?;
     match format {
-        LogFormat::Json => println!("{}", serde_json::to_string(&serde_json::json!({"summary": summary}))?),
+        LogFormat::Json => println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({"summary": summary}))?
+        ),
         LogFormat::Text => println!("summary: {summary}"),
     }
     Ok(0)
@@ -182,13 +194,21 @@ fn check(cfg: &Config) -> anyhow::Result<i32> {
     crate::swarm::instance::validate_instances(&instances, &templates)?;
     for t in templates.values() {
         if !crate::llm::rules::EVALUATORS.contains(&t.evaluator.as_str()) {
-            bail!("{}: evaluator {:?} is not one of {:?}", t.name, t.evaluator, crate::llm::rules::EVALUATORS);
+            bail!(
+                "{}: evaluator {:?} is not one of {:?}",
+                t.name,
+                t.evaluator,
+                crate::llm::rules::EVALUATORS
+            );
         }
     }
     for i in &instances {
-        let Some(t) = templates.get(&i.template) else { continue };
+        let Some(t) = templates.get(&i.template) else {
+            continue;
+        };
         let sample = crate::swarm::render::sample_snapshot(&i.symbol_pool());
-        crate::swarm::render::render(t, i, &sample).with_context(|| format!("instance {}: template {} does not render", i.id, t.name))?;
+        crate::swarm::render::render(t, i, &sample)
+            .with_context(|| format!("instance {}: template {} does not render", i.id, t.name))?;
     }
     println!(
         "ok: config valid; {} template(s), {} instance(s) render with sample data",

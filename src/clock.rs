@@ -37,7 +37,10 @@ impl SimClock {
     pub fn new(start: NaiveDate, last: Option<NaiveDateTime>, interval_s: f64) -> SimClock {
         let interval = Duration::milliseconds((interval_s * 1000.0).round().max(1.0) as i64);
         let first = session_day_on_or_after(start).and_time(open());
-        let mut clock = SimClock { next: first, interval };
+        let mut clock = SimClock {
+            next: first,
+            interval,
+        };
         if let Some(last) = last {
             clock.next = last.max(first - interval);
             clock.advance();
@@ -50,7 +53,8 @@ impl SimClock {
         if candidate.time() < close() && candidate.time() >= open() {
             self.next = candidate;
         } else {
-            let day = session_day_on_or_after(self.next.date().succ_opt().unwrap_or(self.next.date()));
+            let day =
+                session_day_on_or_after(self.next.date().succ_opt().unwrap_or(self.next.date()));
             self.next = day.and_time(open());
         }
     }
@@ -83,6 +87,12 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
         let last = day.and_hms_opt(15, 55, 0).expect("t");
         let mut c = SimClock::new(day, Some(last), 300.0);
-        assert_eq!(c.tick(), NaiveDate::from_ymd_opt(2026, 3, 3).expect("d").and_hms_opt(9, 30, 0).expect("t"));
+        assert_eq!(
+            c.tick(),
+            NaiveDate::from_ymd_opt(2026, 3, 3)
+                .expect("d")
+                .and_hms_opt(9, 30, 0)
+                .expect("t")
+        );
     }
 }

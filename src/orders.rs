@@ -104,7 +104,10 @@ impl OrderStatus {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            OrderStatus::Denied | OrderStatus::Filled | OrderStatus::Rejected | OrderStatus::Canceled
+            OrderStatus::Denied
+                | OrderStatus::Filled
+                | OrderStatus::Rejected
+                | OrderStatus::Canceled
         )
     }
 
@@ -124,9 +127,17 @@ impl OrderStatus {
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<OrderStatus> {
         use OrderStatus as S;
-        [S::Proposed, S::Denied, S::Approved, S::Submitted, S::Filled, S::Rejected, S::Canceled]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            S::Proposed,
+            S::Denied,
+            S::Approved,
+            S::Submitted,
+            S::Filled,
+            S::Rejected,
+            S::Canceled,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
@@ -152,16 +163,66 @@ mod tests {
         use OrderEvent as E;
         use OrderStatus as S;
         let cases = [
-            TestCase { name: "deny", from: S::Proposed, event: E::Deny, expected: Some(S::Denied) },
-            TestCase { name: "approve", from: S::Proposed, event: E::Approve, expected: Some(S::Approved) },
-            TestCase { name: "submit", from: S::Approved, event: E::Submit, expected: Some(S::Submitted) },
-            TestCase { name: "fill", from: S::Submitted, event: E::Fill, expected: Some(S::Filled) },
-            TestCase { name: "reject", from: S::Submitted, event: E::Reject, expected: Some(S::Rejected) },
-            TestCase { name: "reconcile cancel", from: S::Submitted, event: E::Cancel, expected: Some(S::Canceled) },
-            TestCase { name: "fill before submit", from: S::Approved, event: E::Fill, expected: None },
-            TestCase { name: "denied is terminal", from: S::Denied, event: E::Approve, expected: None },
-            TestCase { name: "double fill", from: S::Filled, event: E::Fill, expected: None },
-            TestCase { name: "proposed cannot fill", from: S::Proposed, event: E::Fill, expected: None },
+            TestCase {
+                name: "deny",
+                from: S::Proposed,
+                event: E::Deny,
+                expected: Some(S::Denied),
+            },
+            TestCase {
+                name: "approve",
+                from: S::Proposed,
+                event: E::Approve,
+                expected: Some(S::Approved),
+            },
+            TestCase {
+                name: "submit",
+                from: S::Approved,
+                event: E::Submit,
+                expected: Some(S::Submitted),
+            },
+            TestCase {
+                name: "fill",
+                from: S::Submitted,
+                event: E::Fill,
+                expected: Some(S::Filled),
+            },
+            TestCase {
+                name: "reject",
+                from: S::Submitted,
+                event: E::Reject,
+                expected: Some(S::Rejected),
+            },
+            TestCase {
+                name: "reconcile cancel",
+                from: S::Submitted,
+                event: E::Cancel,
+                expected: Some(S::Canceled),
+            },
+            TestCase {
+                name: "fill before submit",
+                from: S::Approved,
+                event: E::Fill,
+                expected: None,
+            },
+            TestCase {
+                name: "denied is terminal",
+                from: S::Denied,
+                event: E::Approve,
+                expected: None,
+            },
+            TestCase {
+                name: "double fill",
+                from: S::Filled,
+                event: E::Fill,
+                expected: None,
+            },
+            TestCase {
+                name: "proposed cannot fill",
+                from: S::Proposed,
+                event: E::Fill,
+                expected: None,
+            },
         ];
         for c in cases {
             assert_eq!(c.from.apply(c.event).ok(), c.expected, "{}", c.name);
@@ -170,7 +231,15 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in ["PROPOSED", "DENIED", "APPROVED", "SUBMITTED", "FILLED", "REJECTED", "CANCELED"] {
+        for s in [
+            "PROPOSED",
+            "DENIED",
+            "APPROVED",
+            "SUBMITTED",
+            "FILLED",
+            "REJECTED",
+            "CANCELED",
+        ] {
             assert_eq!(OrderStatus::parse(s).map(|x| x.as_str()), Some(s));
         }
         assert!(OrderStatus::parse("BOGUS").is_none());

@@ -50,7 +50,9 @@ impl PolicyParams {
             stop_loss_multiple: c.commander.stop_loss_multiple,
             exit_dte: i64::from(c.commander.exit_dte),
             min_position_usd: to_dec(c.commander.min_position_usd),
-            reentry_cooldown: chrono::Duration::seconds((c.commander.reentry_cooldown_min * 60.0).round() as i64),
+            reentry_cooldown: chrono::Duration::seconds(
+                (c.commander.reentry_cooldown_min * 60.0).round() as i64,
+            ),
             min_quorum: u32::try_from(c.swarm.min_quorum).unwrap_or(u32::MAX),
             max_risk_per_trade: to_dec(c.risk.max_risk_per_trade),
             max_capital_per_trade: to_dec(c.risk.max_capital_per_trade),
@@ -103,10 +105,23 @@ pub fn aggregate(outcomes: &[AgentOutcome], p: &PolicyParams) -> (Vec<Candidate>
     let mut skipped = Vec::new();
     for (target, sigs) in by_target {
         let answering = sigs.len() as f64;
-        let bull: f64 = sigs.iter().filter(|s| s.signal.bias() > 0).map(|s| s.confidence).sum();
-        let bear: f64 = sigs.iter().filter(|s| s.signal.bias() < 0).map(|s| s.confidence).sum();
+        let bull: f64 = sigs
+            .iter()
+            .filter(|s| s.signal.bias() > 0)
+            .map(|s| s.confidence)
+            .sum();
+        let bear: f64 = sigs
+            .iter()
+            .filter(|s| s.signal.bias() < 0)
+            .map(|s| s.confidence)
+            .sum();
         if bull > 0.0 && bear > 0.0 {
-            skipped.push(skip(target, format!("opposing views cancel out: bullish conviction {bull:.2}, bearish {bear:.2}")));
+            skipped.push(skip(
+                target,
+                format!(
+                    "opposing views cancel out: bullish conviction {bull:.2}, bearish {bear:.2}"
+                ),
+            ));
             continue;
         }
         let mut groups: BTreeMap<&str, Vec<&Signal>> = BTreeMap::new();
@@ -117,13 +132,27 @@ pub fn aggregate(outcomes: &[AgentOutcome], p: &PolicyParams) -> (Vec<Candidate>
             let votes = group.len() as u32;
             let total: f64 = group.iter().map(|s| s.confidence).sum();
             let confidence = total / f64::from(votes);
-            let Some(best) = group.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence)) else { continue };
+            let Some(best) = group
+                .iter()
+                .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+            else {
+                continue;
+            };
             let consensus = total / answering;
             let structure = best.signal;
             if votes < p.min_quorum {
-                skipped.push(skip(target, format!("{structure}: {votes} vote(s) under quorum {}", p.min_quorum)));
+                skipped.push(skip(
+                    target,
+                    format!("{structure}: {votes} vote(s) under quorum {}", p.min_quorum),
+                ));
             } else if confidence < p.min_confidence {
-                skipped.push(skip(target, format!("{structure}: confidence {confidence:.2} under {:.2}", p.min_confidence)));
+                skipped.push(skip(
+                    target,
+                    format!(
+                        "{structure}: confidence {confidence:.2} under {:.2}",
+                        p.min_confidence
+                    ),
+                ));
             } else {
                 kept.push(Candidate {
                     target: target.to_string(),
@@ -145,12 +174,19 @@ pub fn aggregate(outcomes: &[AgentOutcome], p: &PolicyParams) -> (Vec<Candidate>
 }
 
 fn skip(target: &str, reasoning: String) -> Decision {
-    Decision { kind: "SKIP".into(), target: target.to_string(), order: None, reasoning }
+    Decision {
+        kind: "SKIP".into(),
+        target: target.to_string(),
+        order: None,
+        reasoning,
+    }
 }
 
 /// Legs with their current marks as prices (the agent's prices are never used).
 fn repriced(legs: &[Leg], m: &MarketSnapshot) -> Option<Vec<Leg>> {
-    legs.iter().map(|l| m.mark(&l.contract).map(|price| Leg { price, ..l.clone() })).collect()
+    legs.iter()
+        .map(|l| m.mark(&l.contract).map(|price| Leg { price, ..l.clone() }))
+        .collect()
 }
 
 /// Sizes a candidate: fractional Kelly from the spread's probability of profit and payoff,
@@ -164,7 +200,9 @@ pub fn size_entry(
     cycle_id: i32,
 ) -> Result<OrderRequest, String> {
     let legs = repriced(&c.signal.params.legs, m).ok_or("a leg has no quote")?;
-    let limit = net_mark(&legs, m).map_err(|k| format!("no mark for {k}"))?.round_dp(2);
+    let limit = net_mark(&legs, m)
+        .map_err(|k| format!("no mark for {k}"))?
+        .round_dp(2);
     let unit = order_risk(&legs, limit, 1).map_err(|d| d.to_string())?;
     if unit.max_loss <= Decimal::ZERO {
         return Err("no risk at this price: the quote is crossed or stale".into());
@@ -174,16 +212,31 @@ pub fn size_entry(
     let t = years_to_expiry(m.ts, expiry);
     // The edge of selling rich premium is realized vol under implied: forecast with the
     // realized vol when it is known, else the implied (which gives no edge, so no trade).
-    let forecast_vol = if u.realized_vol > 0.0 { u.realized_vol } else { u.atm_iv };
-    let pop = crate::skills::spreads::probability_of_profit(&legs, u.spot, m.rate, u.dividend_yield, forecast_vol, t)
-        .map_err(|e| e.to_string())?;
+    let forecast_vol = if u.realized_vol > 0.0 {
+        u.realized_vol
+    } else {
+        u.atm_iv
+    };
+    let pop = crate::skills::spreads::probability_of_profit(
+        &legs,
+        u.spot,
+        m.rate,
+        u.dividend_yield,
+        forecast_vol,
+        t,
+    )
+    .map_err(|e| e.to_string())?;
     let win = unit.max_profit.to_f64().unwrap_or(0.0);
     let loss = unit.max_loss.to_f64().unwrap_or(0.0);
     let f = crate::skills::kelly::fractional_kelly(pop, win, loss, p.kelly_fraction, 1.0);
     let budget = to_dec(f) * account.equity;
     let risk_cap = budget.min(p.max_risk_per_trade);
     let by_risk = (risk_cap / unit.max_loss).floor();
-    let by_capital = if unit.capital > Decimal::ZERO { (p.max_capital_per_trade / unit.capital).floor() } else { by_risk };
+    let by_capital = if unit.capital > Decimal::ZERO {
+        (p.max_capital_per_trade / unit.capital).floor()
+    } else {
+        by_risk
+    };
     let qty = by_risk.min(by_capital).to_u32().unwrap_or(0);
     let position_risk = unit.max_loss * Decimal::from(qty);
     if qty == 0 || position_risk < p.min_position_usd {
@@ -212,17 +265,30 @@ pub fn size_entry(
 }
 
 /// Which exit rule, if any, a position meets now.
-pub fn exit_rule(pos: &PositionView, m: &MarketSnapshot, p: &PolicyParams) -> Option<(Intent, String)> {
+pub fn exit_rule(
+    pos: &PositionView,
+    m: &MarketSnapshot,
+    p: &PolicyParams,
+) -> Option<(Intent, String)> {
     let dte = (pos.expiry - m.ts.date()).num_days();
     if dte <= p.exit_dte {
-        return Some((Intent::TimeExit, format!("{dte} days to expiry <= {}", p.exit_dte)));
+        return Some((
+            Intent::TimeExit,
+            format!("{dte} days to expiry <= {}", p.exit_dte),
+        ));
     }
     let qty = Decimal::from(pos.quantity.max(1));
     let max_profit_ps = pos.max_profit / qty / Decimal::ONE_HUNDRED;
     let pnl_ps = pos.entry_price - pos.mark;
     let tp = to_dec(p.take_profit_pct) * max_profit_ps;
     if pnl_ps >= tp && tp > Decimal::ZERO {
-        return Some((Intent::TakeProfit, format!("profit {pnl_ps:.2}/share >= {:.0}% of max profit {max_profit_ps:.2}", p.take_profit_pct * 100.0)));
+        return Some((
+            Intent::TakeProfit,
+            format!(
+                "profit {pnl_ps:.2}/share >= {:.0}% of max profit {max_profit_ps:.2}",
+                p.take_profit_pct * 100.0
+            ),
+        ));
     }
     let stop = if pos.entry_price > Decimal::ZERO {
         to_dec(p.stop_loss_multiple) * pos.entry_price
@@ -230,14 +296,31 @@ pub fn exit_rule(pos: &PositionView, m: &MarketSnapshot, p: &PolicyParams) -> Op
         -pos.entry_price / Decimal::TWO
     };
     if -pnl_ps >= stop && stop > Decimal::ZERO {
-        return Some((Intent::StopLoss, format!("loss {:.2}/share >= stop {stop:.2}", -pnl_ps)));
+        return Some((
+            Intent::StopLoss,
+            format!("loss {:.2}/share >= stop {stop:.2}", -pnl_ps),
+        ));
     }
     None
 }
 
 /// The closing order for a position that meets an exit rule.
-pub fn exit_order(pos: &PositionView, m: &MarketSnapshot, intent: Intent, why: &str, client_order_id: String, cycle_id: i32) -> Option<OrderRequest> {
-    let legs: Vec<Leg> = pos.legs.iter().map(|l| Leg { action: l.action.opposite(), ..l.clone() }).collect();
+pub fn exit_order(
+    pos: &PositionView,
+    m: &MarketSnapshot,
+    intent: Intent,
+    why: &str,
+    client_order_id: String,
+    cycle_id: i32,
+) -> Option<OrderRequest> {
+    let legs: Vec<Leg> = pos
+        .legs
+        .iter()
+        .map(|l| Leg {
+            action: l.action.opposite(),
+            ..l.clone()
+        })
+        .collect();
     let legs = repriced(&legs, m)?;
     let limit = net_mark(&legs, m).ok()?.round_dp(2);
     Some(OrderRequest {
@@ -251,7 +334,10 @@ pub fn exit_order(pos: &PositionView, m: &MarketSnapshot, intent: Intent, why: &
         legs,
         quantity: pos.quantity,
         limit_price: limit,
-        reasoning: format!("{intent} {}: {why}; entry {:.2}, mark {:.2}", pos.position_id, pos.entry_price, pos.mark),
+        reasoning: format!(
+            "{intent} {}: {why}; entry {:.2}, mark {:.2}",
+            pos.position_id, pos.entry_price, pos.mark
+        ),
         market_ts: m.ts,
     })
 }

@@ -1,7 +1,9 @@
 //! `alphahive report`: a summary of what the store holds.
 
 use crate::config::Config;
-use crate::store::schema::{account_snapshots, cycles, fills, orders, positions, safety_events, signals};
+use crate::store::schema::{
+    account_snapshots, cycles, fills, orders, positions, safety_events, signals,
+};
 use crate::store::Store;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -31,7 +33,9 @@ pub struct Report {
 }
 
 fn grouped(rows: Vec<(Option<String>, i64)>) -> BTreeMap<String, i64> {
-    rows.into_iter().map(|(k, n)| (k.unwrap_or_else(|| "-".into()), n)).collect()
+    rows.into_iter()
+        .map(|(k, n)| (k.unwrap_or_else(|| "-".into()), n))
+        .collect()
 }
 
 /// Reads the report from the store.
@@ -40,9 +44,24 @@ pub fn read(cfg: &Config) -> anyhow::Result<Report> {
     Ok(store.call_blocking(|c| {
         use diesel::dsl::count_star;
         let mut r = Report {
-            cycles: grouped(cycles::table.group_by(cycles::status).select((cycles::status.nullable(), count_star())).load(c)?),
-            signals: grouped(signals::table.group_by(signals::status).select((signals::status.nullable(), count_star())).load(c)?),
-            orders: grouped(orders::table.group_by(orders::status).select((orders::status.nullable(), count_star())).load(c)?),
+            cycles: grouped(
+                cycles::table
+                    .group_by(cycles::status)
+                    .select((cycles::status.nullable(), count_star()))
+                    .load(c)?,
+            ),
+            signals: grouped(
+                signals::table
+                    .group_by(signals::status)
+                    .select((signals::status.nullable(), count_star()))
+                    .load(c)?,
+            ),
+            orders: grouped(
+                orders::table
+                    .group_by(orders::status)
+                    .select((orders::status.nullable(), count_star()))
+                    .load(c)?,
+            ),
             denials: grouped(
                 orders::table
                     .filter(orders::deny_code.is_not_null())
@@ -51,7 +70,10 @@ pub fn read(cfg: &Config) -> anyhow::Result<Report> {
                     .load(c)?,
             ),
             fills: fills::table.count().get_result(c)?,
-            open_positions: positions::table.filter(positions::quantity.gt(0)).count().get_result(c)?,
+            open_positions: positions::table
+                .filter(positions::quantity.gt(0))
+                .count()
+                .get_result(c)?,
             safety_events: grouped(
                 safety_events::table
                     .group_by(safety_events::event_type)

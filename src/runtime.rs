@@ -71,12 +71,19 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
     let swarm_provider = config
         .llm
         .provider(&config.swarm.provider)
-        .with_context(|| format!("swarm.provider: no provider named {}", config.swarm.provider))?
+        .with_context(|| {
+            format!(
+                "swarm.provider: no provider named {}",
+                config.swarm.provider
+            )
+        })?
         .clone();
     if swarm_provider.kind != ProviderKind::Rules {
         bail!("swarm.provider: LLM providers are not wired into the swarm in this build; use a provider of kind \"rules\"");
     }
-    let templates = Arc::new(crate::swarm::template::load_templates(&config.swarm.templates_dir)?);
+    let templates = Arc::new(crate::swarm::template::load_templates(
+        &config.swarm.templates_dir,
+    )?);
     let instances = crate::swarm::instance::load_instances(&config.swarm.instances_dir)?;
     crate::swarm::instance::validate_instances(&instances, &templates)?;
     let instances = Arc::new(instances);
@@ -96,7 +103,10 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
                         report.canceled.len(),
                         report.filled.len()
                     );
-                    models::insert_safety_event(c, &NewSafetyEvent::new("RECONCILED", "warning", Some("runtime"), detail))?;
+                    models::insert_safety_event(
+                        c,
+                        &NewSafetyEvent::new("RECONCILED", "warning", Some("runtime"), detail),
+                    )?;
                 }
                 Ok(report)
             })
@@ -110,36 +120,64 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
     let (esc_tx, escalations) = mpsc::unbounded_channel();
     let sup = SupervisionContext {
         store: store.clone(),
-        policy: RestartPolicy { max_restarts: config.supervision.max_restarts, window: config.supervision.window() },
+        policy: RestartPolicy {
+            max_restarts: config.supervision.max_restarts,
+            window: config.supervision.window(),
+        },
         shutting_down: Arc::clone(&shutting_down),
         escalate: esc_tx,
     };
 
     let recorder = {
         let store = store.clone();
-        supervise("Recorder", move |s| Recorder::new(store.clone(), s), sup.clone())
+        supervise(
+            "Recorder",
+            move |s| Recorder::new(store.clone(), s),
+            sup.clone(),
+        )
     };
     let broker = {
         let store = store.clone();
-        supervise("Broker", move |s| Broker::new(store.clone(), params.clone(), s), sup.clone())
+        supervise(
+            "Broker",
+            move |s| Broker::new(store.clone(), params.clone(), s),
+            sup.clone(),
+        )
     };
     let risk = {
         let store = store.clone();
         let limits = RiskLimits::from_config(&config.risk, &config.market.symbols);
         let broker = broker.clone();
-        supervise("RiskGate", move |s| RiskGate::new(limits.clone(), store.clone(), broker.clone(), s), sup.clone())
+        supervise(
+            "RiskGate",
+            move |s| RiskGate::new(limits.clone(), store.clone(), broker.clone(), s),
+            sup.clone(),
+        )
     };
     let swarm = {
         let name = config.swarm.provider.clone();
         let kind = swarm_provider.kind;
         supervise(
             "SwarmPool",
-            move |s| SwarmPool::new(Arc::clone(&templates), Arc::clone(&instances), name.clone(), kind, s),
+            move |s| {
+                SwarmPool::new(
+                    Arc::clone(&templates),
+                    Arc::clone(&instances),
+                    name.clone(),
+                    kind,
+                    s,
+                )
+            },
             sup.clone(),
         )
     };
     let commander = {
-        let peers = Peers { swarm: swarm.clone(), risk: risk.clone(), broker: broker.clone(), recorder: recorder.clone() };
+        let peers = Peers {
+            swarm: swarm.clone(),
+            risk: risk.clone(),
+            broker: broker.clone(),
+            recorder: recorder.clone(),
+        };
         let policy = PolicyParams::from_config(config);
         let symbols = config.market.symbols.clone();
         let seed = config.market.seed;
@@ -149,7 +187,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
             "Commander",
             move |s| {
                 let market = Box::new(SyntheticMarket::new(&symbols, seed, 0.04));
-                Commander::new(market, peers.clone(), policy.clone(), run_id.clone(), symbols.clone(), snapshots, s)
+                Commander::new(
+                    market,
+                    peers.clone(),
+                    policy.clone(),
+                    run_id.clone(),
+                    symbols.clone(),
+                    snapshots,
+                    s,
+                )
             },
             sup.clone(),
         )
@@ -162,11 +208,32 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
             Arc::clone(broker.stats()),
             Arc::clone(recorder.stats()),
         ];
-        let pingers = vec![pinger(&commander), pinger(&swarm), pinger(&risk), pinger(&broker), pinger(&recorder)];
+        let pingers = vec![
+            pinger(&commander),
+            pinger(&swarm),
+            pinger(&risk),
+            pinger(&broker),
+            pinger(&recorder),
+        ];
         let interval = config.metrics.interval();
-        supervise("Monitor", move |s| Monitor::new(stats.clone(), pingers.clone(), interval, s), sup)
+        supervise(
+            "Monitor",
+            move |s| Monitor::new(stats.clone(), pingers.clone(), interval, s),
+            sup,
+        )
     };
-    Ok(Runtime { commander, swarm, risk, broker, recorder, monitor, store, shutting_down, escalations, reconcile })
+    Ok(Runtime {
+        commander,
+        swarm,
+        risk,
+        broker,
+        recorder,
+        monitor,
+        store,
+        shutting_down,
+        escalations,
+        reconcile,
+    })
 }
 
 /// Totals of a run, printed at the end.
@@ -218,7 +285,11 @@ pub enum RunError {
 }
 
 /// Runs cycles until `max_cycles` (or `cycles` when given), a stop request, or an escalation.
-pub async fn run(config: &Config, cycles: Option<u64>, stop: Arc<AtomicBool>) -> anyhow::Result<RunSummary> {
+pub async fn run(
+    config: &Config,
+    cycles: Option<u64>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<RunSummary> {
     let mut rt = start(config).await?;
     let result = drive(config, &mut rt, cycles, stop).await;
     let _ = rt.monitor.send(FlushMetrics).await;
@@ -227,10 +298,19 @@ pub async fn run(config: &Config, cycles: Option<u64>, stop: Arc<AtomicBool>) ->
 }
 
 /// The cycle loop over a started runtime.
-pub async fn drive(config: &Config, rt: &mut Runtime, cycles: Option<u64>, stop: Arc<AtomicBool>) -> anyhow::Result<RunSummary> {
+pub async fn drive(
+    config: &Config,
+    rt: &mut Runtime,
+    cycles: Option<u64>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<RunSummary> {
     let limit = cycles.or(config.runtime.max_cycles_limit());
     let last = rt.store.call(models::last_market_ts).await?;
-    let mut clock = SimClock::new(config.runtime.sim_start, last, config.runtime.cycle_interval_s);
+    let mut clock = SimClock::new(
+        config.runtime.sim_start,
+        last,
+        config.runtime.cycle_interval_s,
+    );
     let started = Instant::now();
     let mut sum = RunSummary::default();
     let mut last_summary: Option<CycleSummary> = None;
@@ -280,12 +360,19 @@ pub async fn drive(config: &Config, rt: &mut Runtime, cycles: Option<u64>, stop:
             let wait = config.runtime.cycle_interval();
             let until = Instant::now() + wait;
             while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-                tokio::time::sleep((until - Instant::now()).min(std::time::Duration::from_millis(100))).await;
+                tokio::time::sleep(
+                    (until - Instant::now()).min(std::time::Duration::from_millis(100)),
+                )
+                .await;
             }
         }
     }
     sum.wall_s = started.elapsed().as_secs_f64();
-    sum.cycles_per_s = if sum.wall_s > 0.0 { f64::from(sum.cycles) / sum.wall_s } else { 0.0 };
+    sum.cycles_per_s = if sum.wall_s > 0.0 {
+        f64::from(sum.cycles) / sum.wall_s
+    } else {
+        0.0
+    };
     if let Some(s) = last_summary {
         sum.equity = s.equity;
         sum.trading_state = s.trading_state;
@@ -295,7 +382,11 @@ pub async fn drive(config: &Config, rt: &mut Runtime, cycles: Option<u64>, stop:
         .call(|c| {
             use crate::store::schema::paper_account;
             use diesel::prelude::*;
-            Ok(paper_account::table.find(1).select(paper_account::starting_cash).first(c).optional()?)
+            Ok(paper_account::table
+                .find(1)
+                .select(paper_account::starting_cash)
+                .first(c)
+                .optional()?)
         })
         .await?;
     if let Some(start) = starting {
@@ -315,7 +406,12 @@ async fn escalate(store: &Store, detail: &str) {
             models::set_state(c, REASON_KEY, &format!("supervision escalated: {detail}"))?;
             models::insert_safety_event(
                 c,
-                &NewSafetyEvent::new("TRADING_STATE_CHANGED", "critical", Some("runtime"), format!("from={from} to=HALTED reason=supervision escalated: {detail}")),
+                &NewSafetyEvent::new(
+                    "TRADING_STATE_CHANGED",
+                    "critical",
+                    Some("runtime"),
+                    format!("from={from} to=HALTED reason=supervision escalated: {detail}"),
+                ),
             )
         })
         .await;

@@ -23,7 +23,10 @@ fn sigkill_mid_run_then_restart_reconciles() {
     // Wait until it has traded a while (fills exist), then kill it without warning.
     loop {
         assert!(Instant::now() < deadline, "runtime never produced fills");
-        if db_path.exists() && db.int("SELECT count(*) AS n FROM sqlite_master WHERE name = 'fills'") == 1 && db.int("SELECT count(*) AS n FROM fills") >= 4 {
+        if db_path.exists()
+            && db.int("SELECT count(*) AS n FROM sqlite_master WHERE name = 'fills'") == 1
+            && db.int("SELECT count(*) AS n FROM fills") >= 4
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -31,14 +34,33 @@ fn sigkill_mid_run_then_restart_reconciles() {
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 
-    assert_eq!(db.texts("SELECT integrity_check AS s FROM pragma_integrity_check()").first().map(String::as_str), Some("ok"));
+    assert_eq!(
+        db.texts("SELECT integrity_check AS s FROM pragma_integrity_check()")
+            .first()
+            .map(String::as_str),
+        Some("ok")
+    );
     let before = db.int("SELECT count(*) AS n FROM cycles");
 
     let out = alphahive(&["--config", cfg, "--cycles", "5"]);
-    assert!(out.status.success(), "restart failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "restart failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(db.int("SELECT count(*) AS n FROM cycles"), before + 5);
-    assert_eq!(db.int("SELECT count(*) AS n FROM cycles WHERE status = 'running'"), 0, "no cycle left running");
-    assert_eq!(db.int("SELECT count(*) AS n FROM orders WHERE status IN ('PROPOSED','APPROVED','SUBMITTED')"), 0, "nothing left in flight");
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM cycles WHERE status = 'running'"),
+        0,
+        "no cycle left running"
+    );
+    assert_eq!(
+        db.int(
+            "SELECT count(*) AS n FROM orders WHERE status IN ('PROPOSED','APPROVED','SUBMITTED')"
+        ),
+        0,
+        "nothing left in flight"
+    );
     assert_eq!(
         db.int("SELECT count(*) AS n FROM (SELECT client_order_id FROM orders GROUP BY client_order_id HAVING count(*) > 1)"),
         0
@@ -51,7 +73,20 @@ fn sigkill_mid_run_then_restart_reconciles() {
     let dec = |s: &str| s.parse::<rust_decimal::Decimal>().expect("decimal");
     let cash = dec(&db.texts("SELECT cash AS s FROM paper_account")[0]);
     let start = dec(&db.texts("SELECT starting_cash AS s FROM paper_account")[0]);
-    let moved: rust_decimal::Decimal = db.texts("SELECT cash_delta AS s FROM fills").iter().map(|s| dec(s)).sum();
-    assert_eq!(cash, start + moved, "cash moved by exactly the fills and commissions");
-    assert_eq!(db.texts("SELECT integrity_check AS s FROM pragma_integrity_check()").first().map(String::as_str), Some("ok"));
+    let moved: rust_decimal::Decimal = db
+        .texts("SELECT cash_delta AS s FROM fills")
+        .iter()
+        .map(|s| dec(s))
+        .sum();
+    assert_eq!(
+        cash,
+        start + moved,
+        "cash moved by exactly the fills and commissions"
+    );
+    assert_eq!(
+        db.texts("SELECT integrity_check AS s FROM pragma_integrity_check()")
+            .first()
+            .map(String::as_str),
+        Some("ok")
+    );
 }

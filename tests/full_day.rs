@@ -12,15 +12,40 @@ fn default_day_trades_records_and_appends() {
     let cfg = cfg.to_str().expect("utf8 path");
     let out = alphahive(&["--config", cfg]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "run failed: {}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "run failed: {}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let db = db(dir.path());
     assert_eq!(db.int("SELECT count(*) AS n FROM cycles"), 78);
-    assert_eq!(db.int("SELECT count(*) AS n FROM cycles WHERE status = 'done'"), 78);
-    assert_eq!(db.int("SELECT count(*) AS n FROM signals"), 78 * 2, "one row per agent per cycle");
-    assert!(db.int("SELECT count(*) AS n FROM fills") >= 1, "the day has a fill");
-    assert!(db.int("SELECT count(*) AS n FROM orders WHERE status = 'DENIED' AND deny_code IS NOT NULL") >= 1, "the day has a denial with its code");
-    assert_eq!(db.texts("SELECT integrity_check AS s FROM pragma_integrity_check()").first().map(String::as_str), Some("ok"));
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM cycles WHERE status = 'done'"),
+        78
+    );
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM signals"),
+        78 * 2,
+        "one row per agent per cycle"
+    );
+    assert!(
+        db.int("SELECT count(*) AS n FROM fills") >= 1,
+        "the day has a fill"
+    );
+    assert!(
+        db.int(
+            "SELECT count(*) AS n FROM orders WHERE status = 'DENIED' AND deny_code IS NOT NULL"
+        ) >= 1,
+        "the day has a denial with its code"
+    );
+    assert_eq!(
+        db.texts("SELECT integrity_check AS s FROM pragma_integrity_check()")
+            .first()
+            .map(String::as_str),
+        Some("ok")
+    );
 
     // Every snapshot exists and matches its recorded sha256.
     for row in db.texts("SELECT snapshot_path || '|' || snapshot_sha256 AS s FROM cycles") {
@@ -32,21 +57,50 @@ fn default_day_trades_records_and_appends() {
     }
 
     // Every actor prints its metrics line.
-    for actor in ["Commander", "SwarmPool", "RiskGate", "Broker", "Recorder", "Monitor"] {
+    for actor in [
+        "Commander",
+        "SwarmPool",
+        "RiskGate",
+        "Broker",
+        "Recorder",
+        "Monitor",
+    ] {
         let needle = format!("actor=\"{actor}\"");
-        assert!(stdout.lines().any(|l| l.contains("alphahive::metrics") && l.contains(&needle)), "no metrics line for {actor}");
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains("alphahive::metrics") && l.contains(&needle)),
+            "no metrics line for {actor}"
+        );
     }
     assert!(stdout.contains("summary: cycles=78"), "{stdout}");
 
     // A second run appends and continues the simulated calendar.
     let again = alphahive(&["--config", cfg, "--cycles", "3", "--log-format", "json"]);
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     assert_eq!(db.int("SELECT count(*) AS n FROM cycles"), 81);
-    assert_eq!(db.int("SELECT count(DISTINCT market_ts) AS n FROM cycles"), 81, "no market time repeats");
+    assert_eq!(
+        db.int("SELECT count(DISTINCT market_ts) AS n FROM cycles"),
+        81,
+        "no market time repeats"
+    );
     for line in String::from_utf8_lossy(&again.stdout).lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         if v["target"] == "alphahive::metrics" {
-            for key in ["actor", "handled", "queued", "max_queued", "wait_p99_us", "handle_p99_us", "restarts"] {
+            for key in [
+                "actor",
+                "handled",
+                "queued",
+                "max_queued",
+                "wait_p99_us",
+                "handle_p99_us",
+                "restarts",
+            ] {
                 assert!(v.get(key).is_some(), "metrics line without {key}: {line}");
             }
         }

@@ -18,7 +18,11 @@ pub struct Broker {
 impl Broker {
     /// A broker over the paper venue's book in the store.
     pub fn new(store: Store, params: paper::PaperParams, stats: Arc<ActorStats>) -> Self {
-        Broker { store, params, stats }
+        Broker {
+            store,
+            params,
+            stats,
+        }
     }
 }
 
@@ -54,8 +58,17 @@ impl Handler<MarkToMarket> for Broker {
             store
                 .call(move |c| {
                     let settlements = paper::settle_expired(c, &m.snapshot)?;
-                    let account = paper::mark_account(c, Some(&m.snapshot), m.snapshot.ts, Some(m.cycle_id), m.record)?;
-                    Ok(MarkResult { account, settlements })
+                    let account = paper::mark_account(
+                        c,
+                        Some(&m.snapshot),
+                        m.snapshot.ts,
+                        Some(m.cycle_id),
+                        m.record,
+                    )?;
+                    Ok(MarkResult {
+                        account,
+                        settlements,
+                    })
                 })
                 .await
                 .map_err(|e| e.to_string())
@@ -69,7 +82,9 @@ impl Handler<GetAccount> for Broker {
         let store = self.store.clone();
         Box::pin(async move {
             store
-                .call(move |c| paper::mark_account(c, Some(&m.snapshot), m.snapshot.ts, None, false))
+                .call(move |c| {
+                    paper::mark_account(c, Some(&m.snapshot), m.snapshot.ts, None, false)
+                })
                 .await
                 .map_err(|e| e.to_string())
         })

@@ -51,7 +51,15 @@ impl Commander {
         snapshots: bool,
         stats: Arc<ActorStats>,
     ) -> Self {
-        Commander { market, peers, params, run_id, symbols, snapshots, stats }
+        Commander {
+            market,
+            peers,
+            params,
+            run_id,
+            symbols,
+            snapshots,
+            stats,
+        }
     }
 }
 
@@ -89,7 +97,10 @@ fn signal_row(cycle_id: i32, o: &AgentOutcome) -> NewSignal {
         reason: o.reason.clone(),
         detail: o.detail.clone(),
         raw: o.raw.clone(),
-        signal_json: o.signal.as_ref().and_then(|s| serde_json::to_string(s).ok()),
+        signal_json: o
+            .signal
+            .as_ref()
+            .and_then(|s| serde_json::to_string(s).ok()),
         prompt_sha256: o.prompt_sha256.clone(),
         latency_ms: o.latency_ms,
         created_at: crate::store::models::now(),
@@ -107,18 +118,45 @@ async fn run_cycle(
     w.summary.cycle_id = cycle_id;
     let marked = peers
         .broker
-        .send(MarkToMarket { snapshot: Arc::clone(&snapshot), cycle_id, record: false })
+        .send(MarkToMarket {
+            snapshot: Arc::clone(&snapshot),
+            cycle_id,
+            record: false,
+        })
         .await
         .map_err(e2s)??;
-    let realized: Vec<_> = marked.settlements.iter().filter_map(|x| x.realized_pnl).collect();
+    let realized: Vec<_> = marked
+        .settlements
+        .iter()
+        .filter_map(|x| x.realized_pnl)
+        .collect();
     if !realized.is_empty() {
-        peers.risk.send(PositionsClosed { realized }).await.map_err(e2s)?;
+        peers
+            .risk
+            .send(PositionsClosed { realized })
+            .await
+            .map_err(e2s)?;
     }
     let account = marked.account;
 
-    let report = peers.swarm.send(ConsultSwarm { cycle_id, snapshot: Arc::clone(&snapshot) }).await.map_err(e2s)?;
-    let rows: Vec<NewSignal> = report.outcomes.iter().map(|o| signal_row(cycle_id, o)).collect();
-    peers.recorder.send(RecordSignals { rows }).await.map_err(e2s)??;
+    let report = peers
+        .swarm
+        .send(ConsultSwarm {
+            cycle_id,
+            snapshot: Arc::clone(&snapshot),
+        })
+        .await
+        .map_err(e2s)?;
+    let rows: Vec<NewSignal> = report
+        .outcomes
+        .iter()
+        .map(|o| signal_row(cycle_id, o))
+        .collect();
+    peers
+        .recorder
+        .send(RecordSignals { rows })
+        .await
+        .map_err(e2s)??;
     w.summary.signals_ok = report.outcomes.iter().filter(|o| o.status == "ok").count() as u32;
     w.summary.abstentions = report.outcomes.len() as u32 - w.summary.signals_ok;
 
@@ -131,8 +169,16 @@ async fn run_cycle(
     for pos in &account.positions {
         if let Some((intent, why)) = policy::exit_rule(pos, &snapshot, &params) {
             let order = policy::exit_order(pos, &snapshot, intent, &why, next_id(), cycle_id);
-            let reasoning = order.as_ref().map(|o| o.reasoning.clone()).unwrap_or_else(|| format!("{intent}: {why}; no quote to close"));
-            decisions.push(Decision { kind: "EXIT".into(), target: pos.underlying.clone(), order, reasoning });
+            let reasoning = order
+                .as_ref()
+                .map(|o| o.reasoning.clone())
+                .unwrap_or_else(|| format!("{intent}: {why}; no quote to close"));
+            decisions.push(Decision {
+                kind: "EXIT".into(),
+                target: pos.underlying.clone(),
+                order,
+                reasoning,
+            });
         }
     }
     let (candidates, skipped) = policy::aggregate(&report.outcomes, &params);
@@ -141,23 +187,54 @@ async fn run_cycle(
     let mut used: BTreeSet<String> = BTreeSet::new();
     for c in &candidates {
         if entries >= params.max_orders_per_cycle {
-            decisions.push(Decision { kind: "SKIP".into(), target: c.target.clone(), order: None, reasoning: format!("{}: max_orders_per_cycle {} reached", c.reasoning, params.max_orders_per_cycle) });
+            decisions.push(Decision {
+                kind: "SKIP".into(),
+                target: c.target.clone(),
+                order: None,
+                reasoning: format!(
+                    "{}: max_orders_per_cycle {} reached",
+                    c.reasoning, params.max_orders_per_cycle
+                ),
+            });
             continue;
         }
         if !used.insert(c.target.clone()) {
             continue;
         }
-        let recent = account.positions.iter().filter(|p| p.underlying == c.target).map(|p| p.opened_at).max();
+        let recent = account
+            .positions
+            .iter()
+            .filter(|p| p.underlying == c.target)
+            .map(|p| p.opened_at)
+            .max();
         if let Some(opened) = recent.filter(|t| snapshot.ts - *t < params.reentry_cooldown) {
-            decisions.push(Decision { kind: "SKIP".into(), target: c.target.clone(), order: None, reasoning: format!("{}: a position on {} opened at {opened}, inside the re-entry cooldown", c.reasoning, c.target) });
+            decisions.push(Decision {
+                kind: "SKIP".into(),
+                target: c.target.clone(),
+                order: None,
+                reasoning: format!(
+                    "{}: a position on {} opened at {opened}, inside the re-entry cooldown",
+                    c.reasoning, c.target
+                ),
+            });
             continue;
         }
         match policy::size_entry(c, &snapshot, &account, &params, next_id(), cycle_id) {
             Ok(order) => {
                 entries += 1;
-                decisions.push(Decision { kind: "ENTRY".into(), target: c.target.clone(), reasoning: order.reasoning.clone(), order: Some(order) });
+                decisions.push(Decision {
+                    kind: "ENTRY".into(),
+                    target: c.target.clone(),
+                    reasoning: order.reasoning.clone(),
+                    order: Some(order),
+                });
             }
-            Err(why) => decisions.push(Decision { kind: "SKIP".into(), target: c.target.clone(), order: None, reasoning: format!("{}: {why}", c.reasoning) }),
+            Err(why) => decisions.push(Decision {
+                kind: "SKIP".into(),
+                target: c.target.clone(),
+                order: None,
+                reasoning: format!("{}: {why}", c.reasoning),
+            }),
         }
     }
 
@@ -165,19 +242,34 @@ async fn run_cycle(
     for d in &decisions {
         let Some(order) = &d.order else { continue };
         w.summary.proposed += 1;
-        let v = peers.risk.send(ProposeOrder { order: order.clone(), snapshot: Arc::clone(&snapshot) }).await.map_err(e2s)?;
+        let v = peers
+            .risk
+            .send(ProposeOrder {
+                order: order.clone(),
+                snapshot: Arc::clone(&snapshot),
+            })
+            .await
+            .map_err(e2s)?;
         match v.decision.as_str() {
             "APPROVED" => w.summary.approved += 1,
             "DENIED" => w.summary.denied += 1,
             _ => {}
         }
-        w.summary.fills += v.execution.as_ref().map(|x| x.fills.len() as u32).unwrap_or(0);
+        w.summary.fills += v
+            .execution
+            .as_ref()
+            .map(|x| x.fills.len() as u32)
+            .unwrap_or(0);
         verdicts.push(v);
     }
 
     let after = peers
         .broker
-        .send(MarkToMarket { snapshot: Arc::clone(&snapshot), cycle_id, record: true })
+        .send(MarkToMarket {
+            snapshot: Arc::clone(&snapshot),
+            cycle_id,
+            record: true,
+        })
         .await
         .map_err(e2s)??;
     let status = peers.risk.send(GetRiskStatus).await.map_err(e2s)?;
@@ -216,7 +308,12 @@ impl Handler<RunCycle> for Commander {
             let state = peers.risk.send(GetRiskStatus).await.map_err(e2s)?;
             let cycle_id = peers
                 .recorder
-                .send(StartCycle { run_id, seq: m.seq, market_ts: m.market_ts, trading_state: state.trading_state.to_string() })
+                .send(StartCycle {
+                    run_id,
+                    seq: m.seq,
+                    market_ts: m.market_ts,
+                    trading_state: state.trading_state.to_string(),
+                })
                 .await
                 .map_err(e2s)??;
             let result = match snapshot {
@@ -239,17 +336,31 @@ impl Handler<RunCycle> for Commander {
                         equity: Some(s.equity.to_string()),
                         ..Default::default()
                     };
-                    let bytes = if snapshots_on { serde_json::to_vec_pretty(&w.snapshot).ok() } else { None };
+                    let bytes = if snapshots_on {
+                        serde_json::to_vec_pretty(&w.snapshot).ok()
+                    } else {
+                        None
+                    };
                     (finish, bytes, Ok(w.summary))
                 }
                 Err(e) => {
-                    let finish = CycleFinish { status: "failed".into(), trading_state: state.trading_state.to_string(), error: Some(e.clone()), ..Default::default() };
+                    let finish = CycleFinish {
+                        status: "failed".into(),
+                        trading_state: state.trading_state.to_string(),
+                        error: Some(e.clone()),
+                        ..Default::default()
+                    };
                     (finish, None, Err(e))
                 }
             };
             peers
                 .recorder
-                .send(FinishCycle { cycle_id, date: m.market_ts.date(), snapshot: bytes, finish })
+                .send(FinishCycle {
+                    cycle_id,
+                    date: m.market_ts.date(),
+                    snapshot: bytes,
+                    finish,
+                })
                 .await
                 .map_err(e2s)??;
             let mut summary = out?;

@@ -85,8 +85,10 @@ impl ActorStats {
     pub fn end(&self, started: Instant) {
         let now = Instant::now();
         self.handled.fetch_add(1, Ordering::Relaxed);
-        self.last_handled_us
-            .store(now.duration_since(self.epoch).as_micros() as u64, Ordering::Relaxed);
+        self.last_handled_us.store(
+            now.duration_since(self.epoch).as_micros() as u64,
+            Ordering::Relaxed,
+        );
         self.push(|s| &mut s.handle_us, now.duration_since(started));
     }
 
@@ -177,7 +179,10 @@ mod tests {
         assert_eq!(r.queued, 2);
         assert_eq!(r.max_queued, 3);
         let again = s.report();
-        assert_eq!(again.max_queued, 2, "max_queued resets to the current depth");
+        assert_eq!(
+            again.max_queued, 2,
+            "max_queued resets to the current depth"
+        );
     }
 
     #[test]

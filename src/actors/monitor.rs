@@ -22,13 +22,27 @@ pub struct Monitor {
 
 impl Monitor {
     /// A monitor over the other actors' figures (its own are added).
-    pub fn new(actors: Vec<Arc<ActorStats>>, pingers: Vec<Pinger>, interval: Duration, stats: Arc<ActorStats>) -> Self {
-        Monitor { actors, pingers, interval, stats }
+    pub fn new(
+        actors: Vec<Arc<ActorStats>>,
+        pingers: Vec<Pinger>,
+        interval: Duration,
+        stats: Arc<ActorStats>,
+    ) -> Self {
+        Monitor {
+            actors,
+            pingers,
+            interval,
+            stats,
+        }
     }
 
     /// Every actor's current figures, the Monitor's own last.
     pub fn reports(&self) -> Vec<MetricsReport> {
-        self.actors.iter().chain(std::iter::once(&self.stats)).map(|s| s.report()).collect()
+        self.actors
+            .iter()
+            .chain(std::iter::once(&self.stats))
+            .map(|s| s.report())
+            .collect()
     }
 
     fn log_all(&self) {

@@ -65,7 +65,9 @@ impl Handler<RecordSignals> for Recorder {
         Box::pin(async move {
             store
                 .call(move |c| {
-                    diesel::insert_into(signals::table).values(&m.rows).execute(c)?;
+                    diesel::insert_into(signals::table)
+                        .values(&m.rows)
+                        .execute(c)?;
                     Ok(())
                 })
                 .await

@@ -34,8 +34,18 @@ pub struct RiskGate {
 
 impl RiskGate {
     /// A gate with the given limits; its state loads from the store when it starts.
-    pub fn new(limits: RiskLimits, store: Store, broker: Handle<Broker>, stats: Arc<ActorStats>) -> Self {
-        RiskGate { engine: RiskEngine::new(limits, RiskState::default()), store, broker, stats }
+    pub fn new(
+        limits: RiskLimits,
+        store: Store,
+        broker: Handle<Broker>,
+        stats: Arc<ActorStats>,
+    ) -> Self {
+        RiskGate {
+            engine: RiskEngine::new(limits, RiskState::default()),
+            store,
+            broker,
+            stats,
+        }
     }
 }
 
@@ -95,13 +105,28 @@ fn persist_changes(conn: &mut SqliteConnection, changes: &[StateChange]) -> Resu
         models::set_state(conn, STATE_KEY, ch.to.as_str())?;
         models::set_state(conn, REASON_KEY, &ch.reason)?;
         let detail = format!("from={} to={} reason={}", ch.from, ch.to, ch.reason);
-        models::insert_safety_event(conn, &NewSafetyEvent::new("TRADING_STATE_CHANGED", "critical", Some("RiskGate"), detail))?;
+        models::insert_safety_event(
+            conn,
+            &NewSafetyEvent::new(
+                "TRADING_STATE_CHANGED",
+                "critical",
+                Some("RiskGate"),
+                detail,
+            ),
+        )?;
     }
     Ok(())
 }
 
-fn order_row(o: &OrderRequest, status: OrderStatus, risk: Option<&crate::risk::OrderRisk>, denial: Option<&DenyReason>) -> NewOrder {
-    let (max_risk, capital) = risk.map(|r| (r.max_loss.to_string(), r.capital.to_string())).unwrap_or(("0".into(), "0".into()));
+fn order_row(
+    o: &OrderRequest,
+    status: OrderStatus,
+    risk: Option<&crate::risk::OrderRisk>,
+    denial: Option<&DenyReason>,
+) -> NewOrder {
+    let (max_risk, capital) = risk
+        .map(|r| (r.max_loss.to_string(), r.capital.to_string()))
+        .unwrap_or(("0".into(), "0".into()));
     NewOrder {
         client_order_id: o.client_order_id.clone(),
         cycle_id: o.cycle_id,
@@ -166,8 +191,14 @@ impl Handler<ProposeOrder> for RiskGate {
             let store = store.clone();
             let coid = coid.clone();
             async move {
-                let account = broker.send(GetAccount { snapshot }).await.map_err(|e| e.to_string())??;
-                let exists = store.call(move |c| models::order_exists(c, &coid)).await.map_err(|e| e.to_string())?;
+                let account = broker
+                    .send(GetAccount { snapshot })
+                    .await
+                    .map_err(|e| e.to_string())??;
+                let exists = store
+                    .call(move |c| models::order_exists(c, &coid))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok::<_, String>((account, exists))
             }
         };
@@ -267,7 +298,13 @@ impl Handler<ProposeOrder> for RiskGate {
 }
 
 fn error_verdict(coid: &str, e: &str) -> Verdict {
-    Verdict { client_order_id: coid.to_string(), decision: "ERROR".into(), code: None, reason: Some(e.to_string()), execution: None }
+    Verdict {
+        client_order_id: coid.to_string(),
+        decision: "ERROR".into(),
+        code: None,
+        reason: Some(e.to_string()),
+        execution: None,
+    }
 }
 
 impl Handler<PositionsClosed> for RiskGate {
@@ -295,7 +332,13 @@ impl Handler<GetRiskStatus> for RiskGate {
     type Result = RiskStatus;
     fn handle(&mut self, _: GetRiskStatus, _: &mut Context<Self>) -> RiskStatus {
         let s = self.engine.state();
-        RiskStatus { trading_state: s.trading_state, reason: s.state_reason.clone(), trades_today: s.trades_today, loss_streak: s.loss_streak, day: s.day }
+        RiskStatus {
+            trading_state: s.trading_state,
+            reason: s.state_reason.clone(),
+            trades_today: s.trades_today,
+            loss_streak: s.loss_streak,
+            day: s.day,
+        }
     }
 }
 

@@ -91,7 +91,10 @@ pub struct Handle<A: Actor> {
 
 impl<A: Actor> Clone for Handle<A> {
     fn clone(&self) -> Self {
-        Handle { addr: self.addr.clone(), stats: Arc::clone(&self.stats) }
+        Handle {
+            addr: self.addr.clone(),
+            stats: Arc::clone(&self.stats),
+        }
     }
 }
 
@@ -129,7 +132,13 @@ impl<A: Actor> Handle<A> {
     {
         let addr = self.current().await?;
         self.stats.enqueued();
-        match addr.send(Envelope { msg, enqueued: Instant::now() }).await {
+        match addr
+            .send(Envelope {
+                msg,
+                enqueued: Instant::now(),
+            })
+            .await
+        {
             Ok(r) => Ok(r),
             Err(_) => Err(SendError::Died(self.stats.name)),
         }
@@ -195,7 +204,10 @@ where
             }
             let now = Instant::now();
             restarts.push_back(now);
-            while restarts.front().is_some_and(|t| now.duration_since(*t) > ctx.policy.window) {
+            while restarts
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > ctx.policy.window)
+            {
                 restarts.pop_front();
             }
             let count = restarts.len() as u32;
@@ -210,7 +222,10 @@ where
                 break;
             }
             keeper_stats.restarted();
-            let detail = format!("actor={name} restart={} in_window={count}", keeper_stats.restarts());
+            let detail = format!(
+                "actor={name} restart={} in_window={count}",
+                keeper_stats.restarts()
+            );
             tracing::warn!(target: "alphahive::supervision", %detail, "actor died; restarting from its factory");
             let ev = NewSafetyEvent::new("ACTOR_RESTART", "warning", Some(name), detail);
             if let Err(e) = ctx.store.call(move |c| insert_safety_event(c, &ev)).await {

@@ -32,12 +32,23 @@ impl SwarmPool {
         provider_kind: ProviderKind,
         stats: Arc<ActorStats>,
     ) -> Self {
-        SwarmPool { templates, instances, provider_name, provider_kind, stats }
+        SwarmPool {
+            templates,
+            instances,
+            provider_name,
+            provider_kind,
+            stats,
+        }
     }
 }
 
 /// Asks one instance through the rules baseline and validates its answer.
-pub fn consult_rules(template: &Template, instance: &Instance, snapshot: &MarketSnapshot, provider: &str) -> AgentOutcome {
+pub fn consult_rules(
+    template: &Template,
+    instance: &Instance,
+    snapshot: &MarketSnapshot,
+    provider: &str,
+) -> AgentOutcome {
     let started = Instant::now();
     let mut out = AgentOutcome {
         instance_id: instance.id.clone(),
@@ -116,7 +127,9 @@ impl Handler<ConsultSwarm> for SwarmPool {
                 continue;
             };
             let outcome = match self.provider_kind {
-                ProviderKind::Rules => consult_rules(template, instance, &m.snapshot, &self.provider_name),
+                ProviderKind::Rules => {
+                    consult_rules(template, instance, &m.snapshot, &self.provider_name)
+                }
                 ProviderKind::Anthropic | ProviderKind::Openai => AgentOutcome {
                     instance_id: instance.id.clone(),
                     template: template.name.clone(),
@@ -124,7 +137,10 @@ impl Handler<ConsultSwarm> for SwarmPool {
                     status: "error".into(),
                     signal: None,
                     reason: Some("PROVIDER_UNAVAILABLE".into()),
-                    detail: Some("LLM providers are not wired into the swarm yet; use provider = \"rules\"".into()),
+                    detail: Some(
+                        "LLM providers are not wired into the swarm yet; use provider = \"rules\""
+                            .into(),
+                    ),
                     raw: None,
                     prompt_sha256: None,
                     latency_ms: 0.0,

@@ -39,8 +39,15 @@ impl PaperParams {
 }
 
 /// Creates the account row on first use; returns the cash.
-pub fn ensure_account(conn: &mut SqliteConnection, params: &PaperParams) -> Result<Decimal, StoreError> {
-    let existing: Option<String> = paper_account::table.find(1).select(paper_account::cash).first(conn).optional()?;
+pub fn ensure_account(
+    conn: &mut SqliteConnection,
+    params: &PaperParams,
+) -> Result<Decimal, StoreError> {
+    let existing: Option<String> = paper_account::table
+        .find(1)
+        .select(paper_account::cash)
+        .first(conn)
+        .optional()?;
     if let Some(cash) = existing {
         return dec(&cash);
     }
@@ -56,14 +63,20 @@ pub fn ensure_account(conn: &mut SqliteConnection, params: &PaperParams) -> Resu
 }
 
 fn cash(conn: &mut SqliteConnection) -> Result<Decimal, StoreError> {
-    let c: String = paper_account::table.find(1).select(paper_account::cash).first(conn)?;
+    let c: String = paper_account::table
+        .find(1)
+        .select(paper_account::cash)
+        .first(conn)?;
     dec(&c)
 }
 
 fn add_cash(conn: &mut SqliteConnection, delta: Decimal) -> Result<(), StoreError> {
     let c = cash(conn)? + delta;
     diesel::update(paper_account::table.find(1))
-        .set((paper_account::cash.eq(c.to_string()), paper_account::updated_at.eq(now())))
+        .set((
+            paper_account::cash.eq(c.to_string()),
+            paper_account::updated_at.eq(now()),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -76,8 +89,12 @@ pub fn position_view(row: &PositionRow) -> Result<PositionView, StoreError> {
         position_id: row.position_id.clone(),
         instance_id: row.instance_id.clone(),
         underlying: row.underlying.clone(),
-        strategy: Structure::parse(&row.strategy)
-            .ok_or_else(|| StoreError::Corrupt(format!("position {} strategy {}", row.position_id, row.strategy)))?,
+        strategy: Structure::parse(&row.strategy).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "position {} strategy {}",
+                row.position_id, row.strategy
+            ))
+        })?,
         expiry: row.expiry,
         legs,
         quantity: u32::try_from(row.quantity).unwrap_or(0),
@@ -92,7 +109,10 @@ pub fn position_view(row: &PositionRow) -> Result<PositionView, StoreError> {
 
 /// Open positions as last marked.
 pub fn open_positions(conn: &mut SqliteConnection) -> Result<Vec<PositionView>, StoreError> {
-    models::open_positions(conn)?.iter().map(position_view).collect()
+    models::open_positions(conn)?
+        .iter()
+        .map(position_view)
+        .collect()
 }
 
 /// Net per-share mark of a position's opening legs (credit positive); falls back to the last mark.
@@ -212,16 +232,26 @@ fn book_fills(
             })
             .execute(conn)?;
         add_cash(conn, cash_delta)?;
-        out.push(LegFill { contract: leg.contract.key(), action: leg.action, quantity: contracts, price: *price, commission, cash_delta });
+        out.push(LegFill {
+            contract: leg.contract.key(),
+            action: leg.action,
+            quantity: contracts,
+            price: *price,
+            commission,
+            cash_delta,
+        });
     }
     Ok((out, net))
 }
 
 /// Commission of one combo unit.
 fn unit_commission(legs: &[Leg], per_contract: Decimal) -> Decimal {
-    legs.iter().map(|l| per_contract * Decimal::from(l.quantity)).sum()
+    legs.iter()
+        .map(|l| per_contract * Decimal::from(l.quantity))
+        .sum()
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Closes `quantity` units of a position at `net` (per share, credit positive) and returns
 /// the realized P&L including both sides' commissions.
 fn close_position(
@@ -251,8 +281,16 @@ fn close_position(
             positions::realized_pnl.eq(total_realized.to_string()),
             positions::max_risk.eq((pos.max_risk * keep).round_dp(2).to_string()),
             positions::max_profit.eq((pos.max_profit * keep).round_dp(2).to_string()),
-            positions::closed_at.eq(if remaining == 0 { Some(market_ts) } else { None }),
-            positions::close_intent.eq(if remaining == 0 { Some(intent.as_str()) } else { None }),
+            positions::closed_at.eq(if remaining == 0 {
+                Some(market_ts)
+            } else {
+                None
+            }),
+            positions::close_intent.eq(if remaining == 0 {
+                Some(intent.as_str())
+            } else {
+                None
+            }),
             positions::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -283,9 +321,16 @@ pub fn execute(
         for leg in &order.legs {
             let Some(mark) = market.mark(&leg.contract) else {
                 models::set_order_status(conn, &order.client_order_id, "REJECTED")?;
-                return Ok(rejected(order, &format!("no quote for {}", leg.contract.key())));
+                return Ok(rejected(
+                    order,
+                    &format!("no quote for {}", leg.contract.key()),
+                ));
             };
-            prices.push(fill_price(leg.action, to_dec(mark).round_dp(4), params.slippage_per_share));
+            prices.push(fill_price(
+                leg.action,
+                to_dec(mark).round_dp(4),
+                params.slippage_per_share,
+            ));
         }
         let pos = match order.intent {
             Intent::Open => None,
@@ -296,7 +341,10 @@ pub fn execute(
                     Some(p) if p.quantity >= order.quantity => Some(p),
                     _ => {
                         models::set_order_status(conn, &order.client_order_id, "REJECTED")?;
-                        return Ok(rejected(order, &format!("position {id} is not open for {}", order.quantity)));
+                        return Ok(rejected(
+                            order,
+                            &format!("position {id} is not open for {}", order.quantity),
+                        ));
                     }
                 }
             }
@@ -319,7 +367,16 @@ pub fn execute(
             }
             Some(p) => {
                 let commission: Decimal = leg_fills.iter().map(|f| f.commission).sum();
-                Some(close_position(conn, &p, order.quantity, net, commission, params.commission_per_contract, order.intent, order.market_ts)?)
+                Some(close_position(
+                    conn,
+                    &p,
+                    order.quantity,
+                    net,
+                    commission,
+                    params.commission_per_contract,
+                    order.intent,
+                    order.market_ts,
+                )?)
             }
         };
         Ok(Execution {
@@ -334,16 +391,29 @@ pub fn execute(
     })
 }
 
-fn open_position(conn: &mut SqliteConnection, approved: &ApprovedOrder, prices: &[Decimal], net: Decimal) -> Result<(), StoreError> {
+fn open_position(
+    conn: &mut SqliteConnection,
+    approved: &ApprovedOrder,
+    prices: &[Decimal],
+    net: Decimal,
+) -> Result<(), StoreError> {
     let order = approved.order();
     let legs: Vec<Leg> = order
         .legs
         .iter()
         .zip(prices)
-        .map(|(l, p)| Leg { price: p.to_string().parse().unwrap_or(l.price), ..l.clone() })
+        .map(|(l, p)| Leg {
+            price: p.to_string().parse().unwrap_or(l.price),
+            ..l.clone()
+        })
         .collect();
-    let risk = order_risk(&order.legs, net, order.quantity).unwrap_or_else(|_| approved.risk().clone());
-    let expiry = order.legs.first().map(|l| l.contract.expiry).unwrap_or_else(|| order.market_ts.date());
+    let risk =
+        order_risk(&order.legs, net, order.quantity).unwrap_or_else(|_| approved.risk().clone());
+    let expiry = order
+        .legs
+        .first()
+        .map(|l| l.contract.expiry)
+        .unwrap_or_else(|| order.market_ts.date());
     diesel::insert_into(positions::table)
         .values(&PositionRow {
             position_id: order.client_order_id.clone(),
@@ -351,7 +421,8 @@ fn open_position(conn: &mut SqliteConnection, approved: &ApprovedOrder, prices: 
             underlying: order.underlying.clone(),
             strategy: order.strategy.as_str().to_string(),
             expiry,
-            legs_json: serde_json::to_string(&legs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            legs_json: serde_json::to_string(&legs)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             quantity: order.quantity as i32,
             entry_price: net.to_string(),
             max_risk: risk.max_loss.to_string(),
@@ -380,26 +451,50 @@ fn rejected(order: &crate::orders::OrderRequest, reason: &str) -> Execution {
     }
 }
 
-fn recorded_execution(conn: &mut SqliteConnection, coid: &str, intent: Intent) -> Result<Execution, StoreError> {
+fn recorded_execution(
+    conn: &mut SqliteConnection,
+    coid: &str,
+    intent: Intent,
+) -> Result<Execution, StoreError> {
     let rows: Vec<(String, String, i32, String, String, String)> = fills::table
         .filter(fills::client_order_id.eq(coid))
         .order(fills::leg_index.asc())
-        .select((fills::contract, fills::action, fills::quantity, fills::price, fills::commission, fills::cash_delta))
+        .select((
+            fills::contract,
+            fills::action,
+            fills::quantity,
+            fills::price,
+            fills::commission,
+            fills::cash_delta,
+        ))
         .load(conn)?;
     let mut out = Vec::new();
     for (contract, action, quantity, price, commission, cash_delta) in rows {
         out.push(LegFill {
             contract,
-            action: if action == "BUY" { Action::Buy } else { Action::Sell },
+            action: if action == "BUY" {
+                Action::Buy
+            } else {
+                Action::Sell
+            },
             quantity: quantity as u32,
             price: dec(&price)?,
             commission: dec(&commission)?,
             cash_delta: dec(&cash_delta)?,
         });
     }
-    Ok(Execution { client_order_id: coid.to_string(), intent, status: "FILLED".into(), fills: out, net_price: Decimal::ZERO, realized_pnl: None, reason: None })
+    Ok(Execution {
+        client_order_id: coid.to_string(),
+        intent,
+        status: "FILLED".into(),
+        fills: out,
+        net_price: Decimal::ZERO,
+        realized_pnl: None,
+        reason: None,
+    })
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Inserts a venue-originated closing order (expiry settlement, flatten) already FILLED.
 fn venue_close(
     conn: &mut SqliteConnection,
@@ -412,8 +507,19 @@ fn venue_close(
     actor: &str,
     reasoning: &str,
 ) -> Result<Execution, StoreError> {
-    let legs: Vec<Leg> = pos.legs.iter().map(|l| Leg { action: l.action.opposite(), ..l.clone() }).collect();
-    let limit: Decimal = legs.iter().zip(prices).map(|(l, p)| -Decimal::from(l.action.sign()) * *p * Decimal::from(l.quantity)).sum();
+    let legs: Vec<Leg> = pos
+        .legs
+        .iter()
+        .map(|l| Leg {
+            action: l.action.opposite(),
+            ..l.clone()
+        })
+        .collect();
+    let limit: Decimal = legs
+        .iter()
+        .zip(prices)
+        .map(|(l, p)| -Decimal::from(l.action.sign()) * *p * Decimal::from(l.quantity))
+        .sum();
     models::insert_order(
         conn,
         &models::NewOrder {
@@ -424,7 +530,8 @@ fn venue_close(
             strategy: pos.strategy.as_str().to_string(),
             intent: intent.as_str().to_string(),
             position_id: Some(pos.position_id.clone()),
-            legs_json: serde_json::to_string(&legs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            legs_json: serde_json::to_string(&legs)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             quantity: pos.quantity as i32,
             limit_price: limit.to_string(),
             max_risk: "0".into(),
@@ -438,24 +545,57 @@ fn venue_close(
             updated_at: now(),
         },
     )?;
-    let (leg_fills, net) = book_fills(conn, coid, None, &legs, pos.quantity, prices, commission_per_contract, market_ts)?;
+    let (leg_fills, net) = book_fills(
+        conn,
+        coid,
+        None,
+        &legs,
+        pos.quantity,
+        prices,
+        commission_per_contract,
+        market_ts,
+    )?;
     let commission: Decimal = leg_fills.iter().map(|f| f.commission).sum();
-    let realized = close_position(conn, pos, pos.quantity, net, commission, commission_per_contract, intent, market_ts)?;
-    Ok(Execution { client_order_id: coid.to_string(), intent, status: "FILLED".into(), fills: leg_fills, net_price: net, realized_pnl: Some(realized), reason: None })
+    let realized = close_position(
+        conn,
+        pos,
+        pos.quantity,
+        net,
+        commission,
+        commission_per_contract,
+        intent,
+        market_ts,
+    )?;
+    Ok(Execution {
+        client_order_id: coid.to_string(),
+        intent,
+        status: "FILLED".into(),
+        fills: leg_fills,
+        net_price: net,
+        realized_pnl: Some(realized),
+        reason: None,
+    })
 }
 
 /// Settles positions whose expiry has passed (or is today at/after 16:00) at intrinsic value,
 /// without commission. One transaction.
-pub fn settle_expired(conn: &mut SqliteConnection, market: &MarketSnapshot) -> Result<Vec<Execution>, StoreError> {
+pub fn settle_expired(
+    conn: &mut SqliteConnection,
+    market: &MarketSnapshot,
+) -> Result<Vec<Execution>, StoreError> {
     conn.immediate_transaction(|conn| {
         let mut out = Vec::new();
         let ts = market.ts;
         for pos in open_positions(conn)? {
-            let expired = pos.expiry < ts.date() || (pos.expiry == ts.date() && ts.time() >= chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default());
+            let expired = pos.expiry < ts.date()
+                || (pos.expiry == ts.date()
+                    && ts.time() >= chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default());
             if !expired {
                 continue;
             }
-            let Some(spot) = market.underlyings.get(&pos.underlying).map(|u| u.spot) else { continue };
+            let Some(spot) = market.underlyings.get(&pos.underlying).map(|u| u.spot) else {
+                continue;
+            };
             let prices: Vec<Decimal> = pos
                 .legs
                 .iter()
@@ -469,7 +609,17 @@ pub fn settle_expired(conn: &mut SqliteConnection, market: &MarketSnapshot) -> R
                 .collect();
             let coid = format!("EXP-{}", pos.position_id);
             let detail = format!("settled at intrinsic, spot={spot:.2}");
-            out.push(venue_close(conn, &pos, &coid, Intent::Expiry, &prices, Decimal::ZERO, ts, "paper-venue", &detail)?);
+            out.push(venue_close(
+                conn,
+                &pos,
+                &coid,
+                Intent::Expiry,
+                &prices,
+                Decimal::ZERO,
+                ts,
+                "paper-venue",
+                &detail,
+            )?);
         }
         Ok(out)
     })
@@ -493,12 +643,29 @@ pub fn flatten_all(
                 .legs
                 .iter()
                 .map(|l| {
-                    let mark = market.and_then(|m| m.mark(&l.contract)).map(to_dec).unwrap_or_else(|| to_dec(l.price));
-                    fill_price(l.action.opposite(), mark.round_dp(4), params.slippage_per_share)
+                    let mark = market
+                        .and_then(|m| m.mark(&l.contract))
+                        .map(to_dec)
+                        .unwrap_or_else(|| to_dec(l.price));
+                    fill_price(
+                        l.action.opposite(),
+                        mark.round_dp(4),
+                        params.slippage_per_share,
+                    )
                 })
                 .collect();
             let coid = format!("FLAT-{}-{stamp}", pos.position_id);
-            out.push(venue_close(conn, &pos, &coid, Intent::Flatten, &prices, params.commission_per_contract, market_ts, actor, reason)?);
+            out.push(venue_close(
+                conn,
+                &pos,
+                &coid,
+                Intent::Flatten,
+                &prices,
+                params.commission_per_contract,
+                market_ts,
+                actor,
+                reason,
+            )?);
         }
         Ok(out)
     })
@@ -519,7 +686,10 @@ pub fn reconcile(conn: &mut SqliteConnection) -> Result<ReconcileReport, StoreEr
     conn.immediate_transaction(|conn| {
         let mut report = ReconcileReport::default();
         for coid in models::orders_in_status(conn, &["PROPOSED", "APPROVED", "SUBMITTED"])? {
-            let n: i64 = fills::table.filter(fills::client_order_id.eq(&coid)).count().get_result(conn)?;
+            let n: i64 = fills::table
+                .filter(fills::client_order_id.eq(&coid))
+                .count()
+                .get_result(conn)?;
             if n > 0 {
                 models::set_order_status(conn, &coid, "FILLED")?;
                 report.filled.push(coid);

@@ -116,7 +116,9 @@ pub trait MarketData: Send {
 
 /// Years from market time `ts` to 16:00 on `expiry` (365-day basis), never negative.
 pub fn years_to_expiry(ts: NaiveDateTime, expiry: NaiveDate) -> f64 {
-    let close = expiry.and_hms_opt(16, 0, 0).unwrap_or_else(|| expiry.and_time(Default::default()));
+    let close = expiry
+        .and_hms_opt(16, 0, 0)
+        .unwrap_or_else(|| expiry.and_time(Default::default()));
     ((close - ts).num_seconds() as f64 / (365.0 * 86_400.0)).max(0.0)
 }
 

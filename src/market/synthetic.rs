@@ -959,6 +959,21 @@ impl Rng {
     }
 }
 
+/// Annualised close-to-close volatility of the given days' closes.
+fn realized_vol(days: &[DayState]) -> f64 {
+    let rets: Vec<f64> = days
+        .windows(2)
+        .map(|w| (w[1].close / w[0].close).ln())
+        .collect();
+    if rets.len() < 2 {
+        return 0.0;
+    }
+    let n = rets.len() as f64;
+    let mean = rets.iter().sum::<f64>() / n;
+    let var = rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (var * TRADING_DAYS_PER_YEAR).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1265,16 +1280,4 @@ mod tests {
             quotes / n as usize
         );
     }
-}
-
-/// Annualised close-to-close volatility of the given days' closes.
-fn realized_vol(days: &[DayState]) -> f64 {
-    let rets: Vec<f64> = days.windows(2).map(|w| (w[1].close / w[0].close).ln()).collect();
-    if rets.len() < 2 {
-        return 0.0;
-    }
-    let n = rets.len() as f64;
-    let mean = rets.iter().sum::<f64>() / n;
-    let var = rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (var * TRADING_DAYS_PER_YEAR).sqrt()
 }

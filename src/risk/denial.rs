@@ -197,21 +197,37 @@ impl DenyReason {
             DenyReason::DuplicateClientOrderId { client_order_id } => {
                 format!("client_order_id={client_order_id}")
             }
-            DenyReason::InvalidQuantity { quantity, max } => format!("quantity={quantity} max={max}"),
+            DenyReason::InvalidQuantity { quantity, max } => {
+                format!("quantity={quantity} max={max}")
+            }
             DenyReason::NoLegs => "legs=0".to_string(),
             DenyReason::UnknownSymbol { symbol } => format!("symbol={symbol}"),
-            DenyReason::ExpiryNotInFuture { expiry, today } => format!("expiry={expiry} today={today}"),
+            DenyReason::ExpiryNotInFuture { expiry, today } => {
+                format!("expiry={expiry} today={today}")
+            }
             DenyReason::UndefinedRisk { detail } => format!("detail={detail}"),
             DenyReason::StructureMismatch { declared, actual } => {
                 format!("declared={declared} actual={actual}")
             }
-            DenyReason::MaxSpreadWidth { width, limit } => format!("width={width:.2} limit={limit:.2}"),
-            DenyReason::MinOptionPrice { contract, price, limit } => {
+            DenyReason::MaxSpreadWidth { width, limit } => {
+                format!("width={width:.2} limit={limit:.2}")
+            }
+            DenyReason::MinOptionPrice {
+                contract,
+                price,
+                limit,
+            } => {
                 format!("contract={contract:?} price={price:.2} limit={limit:.2}")
             }
             DenyReason::NoMarketData { contract } => format!("contract={contract:?}"),
-            DenyReason::PriceCollar { limit_price, mark, max_deviation } => {
-                format!("limit_price={limit_price:.4} mark={mark:.4} max_deviation={max_deviation:.4}")
+            DenyReason::PriceCollar {
+                limit_price,
+                mark,
+                max_deviation,
+            } => {
+                format!(
+                    "limit_price={limit_price:.4} mark={mark:.4} max_deviation={max_deviation:.4}"
+                )
             }
             DenyReason::MaxRiskPerTrade { max_risk, limit } => {
                 format!("max_risk={max_risk:.2} limit={limit:.2}")
@@ -219,17 +235,31 @@ impl DenyReason {
             DenyReason::MaxCapitalPerTrade { capital, limit } => {
                 format!("capital={capital:.2} limit={limit:.2}")
             }
-            DenyReason::DailyLossLimit { day_pnl, limit } => format!("day_pnl={day_pnl:.2} limit={limit:.2}"),
-            DenyReason::MaxDailyTrades { trades, limit } => format!("trades={trades} limit={limit}"),
-            DenyReason::ConsecutiveLosses { streak, limit } => format!("streak={streak} limit={limit}"),
-            DenyReason::MaxConcentration { underlying, exposure, equity, limit } => format!(
+            DenyReason::DailyLossLimit { day_pnl, limit } => {
+                format!("day_pnl={day_pnl:.2} limit={limit:.2}")
+            }
+            DenyReason::MaxDailyTrades { trades, limit } => {
+                format!("trades={trades} limit={limit}")
+            }
+            DenyReason::ConsecutiveLosses { streak, limit } => {
+                format!("streak={streak} limit={limit}")
+            }
+            DenyReason::MaxConcentration {
+                underlying,
+                exposure,
+                equity,
+                limit,
+            } => format!(
                 "underlying={underlying} exposure={exposure:.2} equity={equity:.2} limit={limit}"
             ),
             DenyReason::MaxTotalExposure { exposure, limit } => {
                 format!("exposure={exposure:.2} limit={limit:.2}")
             }
             DenyReason::OrderRateLimit { count, limit } => format!("count={count} limit={limit}"),
-            DenyReason::UnknownPosition { position_id, detail } => {
+            DenyReason::UnknownPosition {
+                position_id,
+                detail,
+            } => {
                 format!("position_id={position_id} detail={detail:?}")
             }
             DenyReason::AccountUnavailable { detail } => format!("detail={detail:?}"),
@@ -253,7 +283,13 @@ mod tests {
 
     #[test]
     fn display_is_code_then_context() {
-        let r = DenyReason::MaxRiskPerTrade { max_risk: d("612"), limit: d("500") };
-        assert_eq!(r.to_string(), "MAX_RISK_PER_TRADE: max_risk=612.00 limit=500.00");
+        let r = DenyReason::MaxRiskPerTrade {
+            max_risk: d("612"),
+            limit: d("500"),
+        };
+        assert_eq!(
+            r.to_string(),
+            "MAX_RISK_PER_TRADE: max_risk=612.00 limit=500.00"
+        );
     }
 }

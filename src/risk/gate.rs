@@ -43,7 +43,9 @@ pub struct RiskLimits {
 
 /// Converts a finite config number to a decimal (non-finite becomes zero, which denies).
 pub fn to_dec(x: f64) -> Decimal {
-    Decimal::from_f64(x).map(|d| d.round_dp(6)).unwrap_or(Decimal::ZERO)
+    Decimal::from_f64(x)
+        .map(|d| d.round_dp(6))
+        .unwrap_or(Decimal::ZERO)
 }
 
 impl RiskLimits {
@@ -114,12 +116,27 @@ pub struct OrderRisk {
 }
 
 /// Computes an order's risk from legs, net limit price per share (credit positive) and quantity.
-pub fn order_risk(legs: &[Leg], limit_price: Decimal, quantity: u32) -> Result<OrderRisk, DenyReason> {
-    let unpriced: Vec<Leg> = legs.iter().map(|l| Leg { price: 0.0, ..l.clone() }).collect();
-    let profile = crate::skills::spreads::payoff_profile(&unpriced)
-        .map_err(|e| DenyReason::UndefinedRisk { detail: e.to_string() })?;
+pub fn order_risk(
+    legs: &[Leg],
+    limit_price: Decimal,
+    quantity: u32,
+) -> Result<OrderRisk, DenyReason> {
+    let unpriced: Vec<Leg> = legs
+        .iter()
+        .map(|l| Leg {
+            price: 0.0,
+            ..l.clone()
+        })
+        .collect();
+    let profile = crate::skills::spreads::payoff_profile(&unpriced).map_err(|e| {
+        DenyReason::UndefinedRisk {
+            detail: e.to_string(),
+        }
+    })?;
     if !profile.max_loss.is_finite() {
-        return Err(DenyReason::UndefinedRisk { detail: "unbounded loss at expiry".into() });
+        return Err(DenyReason::UndefinedRisk {
+            detail: "unbounded loss at expiry".into(),
+        });
     }
     let intrinsic_loss = to_dec(profile.max_loss).round_dp(2);
     let intrinsic_profit = if profile.max_profit.is_finite() {
@@ -144,10 +161,18 @@ pub fn spread_width(legs: &[Leg]) -> Decimal {
     [Right::Call, Right::Put]
         .into_iter()
         .map(|r| {
-            let strikes: Vec<f64> = legs.iter().filter(|l| l.contract.right == r).map(|l| l.contract.strike).collect();
+            let strikes: Vec<f64> = legs
+                .iter()
+                .filter(|l| l.contract.right == r)
+                .map(|l| l.contract.strike)
+                .collect();
             let hi = strikes.iter().cloned().fold(f64::MIN, f64::max);
             let lo = strikes.iter().cloned().fold(f64::MAX, f64::min);
-            if strikes.len() >= 2 { to_dec(hi - lo) } else { Decimal::ZERO }
+            if strikes.len() >= 2 {
+                to_dec(hi - lo)
+            } else {
+                Decimal::ZERO
+            }
         })
         .max()
         .unwrap_or(Decimal::ZERO)
@@ -157,7 +182,9 @@ pub fn spread_width(legs: &[Leg]) -> Decimal {
 pub fn net_mark(legs: &[Leg], market: &MarketSnapshot) -> Result<Decimal, String> {
     let mut net = Decimal::ZERO;
     for leg in legs {
-        let mark = market.mark(&leg.contract).ok_or_else(|| leg.contract.key())?;
+        let mark = market
+            .mark(&leg.contract)
+            .ok_or_else(|| leg.contract.key())?;
         net -= Decimal::from(leg.action.sign()) * to_dec(mark) * Decimal::from(leg.quantity);
     }
     Ok(net)
@@ -193,7 +220,11 @@ pub struct RiskEngine {
 impl RiskEngine {
     /// An engine with the given limits and (reloaded) state.
     pub fn new(limits: RiskLimits, state: RiskState) -> RiskEngine {
-        RiskEngine { limits, state, changes: Vec::new() }
+        RiskEngine {
+            limits,
+            state,
+            changes: Vec::new(),
+        }
     }
 
     /// The current state.
@@ -217,7 +248,11 @@ impl RiskEngine {
             return;
         }
         let reason = reason.into();
-        self.changes.push(StateChange { from: self.state.trading_state, to, reason: reason.clone() });
+        self.changes.push(StateChange {
+            from: self.state.trading_state,
+            to,
+            reason: reason.clone(),
+        });
         self.state.trading_state = to;
         self.state.state_reason = reason;
     }
@@ -229,7 +264,9 @@ impl RiskEngine {
         }
         self.state.day = Some(date);
         self.state.trades_today = 0;
-        if self.state.trading_state == TradingState::Reducing && self.state.state_reason.starts_with("DAILY_LOSS_LIMIT") {
+        if self.state.trading_state == TradingState::Reducing
+            && self.state.state_reason.starts_with("DAILY_LOSS_LIMIT")
+        {
             self.transition(TradingState::Active, format!("new trading day {date}"));
         }
     }
@@ -241,8 +278,13 @@ impl RiskEngine {
         } else {
             self.state.loss_streak = 0;
         }
-        if self.limits.consecutive_loss_limit > 0 && self.state.loss_streak >= self.limits.consecutive_loss_limit {
-            let r = DenyReason::ConsecutiveLosses { streak: self.state.loss_streak, limit: self.limits.consecutive_loss_limit };
+        if self.limits.consecutive_loss_limit > 0
+            && self.state.loss_streak >= self.limits.consecutive_loss_limit
+        {
+            let r = DenyReason::ConsecutiveLosses {
+                streak: self.state.loss_streak,
+                limit: self.limits.consecutive_loss_limit,
+            };
             self.transition(TradingState::Halted, r.to_string());
         }
     }
@@ -276,77 +318,138 @@ impl RiskEngine {
     ) -> Result<ApprovedOrder, DenyReason> {
         let l = &self.limits;
         if self.state.trading_state == TradingState::Halted {
-            return Err(DenyReason::TradingHalted { reason: self.state.state_reason.clone() });
+            return Err(DenyReason::TradingHalted {
+                reason: self.state.state_reason.clone(),
+            });
         }
         if already_recorded || self.state.seen_ids.contains(&order.client_order_id) {
-            return Err(DenyReason::DuplicateClientOrderId { client_order_id: order.client_order_id.clone() });
+            return Err(DenyReason::DuplicateClientOrderId {
+                client_order_id: order.client_order_id.clone(),
+            });
         }
         if order.quantity == 0 || order.quantity > l.max_quantity {
-            return Err(DenyReason::InvalidQuantity { quantity: order.quantity, max: l.max_quantity });
+            return Err(DenyReason::InvalidQuantity {
+                quantity: order.quantity,
+                max: l.max_quantity,
+            });
         }
         if order.legs.is_empty() {
             return Err(DenyReason::NoLegs);
         }
         if !l.symbols.contains(&order.underlying) {
-            return Err(DenyReason::UnknownSymbol { symbol: order.underlying.clone() });
+            return Err(DenyReason::UnknownSymbol {
+                symbol: order.underlying.clone(),
+            });
         }
-        if let Some(leg) = order.legs.iter().find(|leg| leg.contract.symbol != order.underlying) {
-            return Err(DenyReason::UnknownSymbol { symbol: leg.contract.symbol.clone() });
+        if let Some(leg) = order
+            .legs
+            .iter()
+            .find(|leg| leg.contract.symbol != order.underlying)
+        {
+            return Err(DenyReason::UnknownSymbol {
+                symbol: leg.contract.symbol.clone(),
+            });
         }
         let today = order.market_ts.date();
         let opening = !order.intent.reduces_risk();
-        if let Some(leg) = order.legs.iter().find(|leg| leg.contract.expiry < today || (opening && leg.contract.expiry <= today)) {
-            return Err(DenyReason::ExpiryNotInFuture { expiry: leg.contract.expiry, today });
+        if let Some(leg) = order
+            .legs
+            .iter()
+            .find(|leg| leg.contract.expiry < today || (opening && leg.contract.expiry <= today))
+        {
+            return Err(DenyReason::ExpiryNotInFuture {
+                expiry: leg.contract.expiry,
+                today,
+            });
         }
-        if order.legs.iter().any(|leg| leg.quantity == 0 || !leg.contract.strike.is_finite() || leg.contract.strike <= 0.0) {
-            return Err(DenyReason::InvalidQuantity { quantity: 0, max: l.max_quantity });
+        if order.legs.iter().any(|leg| {
+            leg.quantity == 0 || !leg.contract.strike.is_finite() || leg.contract.strike <= 0.0
+        }) {
+            return Err(DenyReason::InvalidQuantity {
+                quantity: 0,
+                max: l.max_quantity,
+            });
         }
-        let mark = net_mark(&order.legs, market).map_err(|contract| DenyReason::NoMarketData { contract })?;
+        let mark = net_mark(&order.legs, market)
+            .map_err(|contract| DenyReason::NoMarketData { contract })?;
         let collar = (mark.abs() * l.price_collar_pct).max(Decimal::new(5, 2));
         if (order.limit_price - mark).abs() > collar {
-            return Err(DenyReason::PriceCollar { limit_price: order.limit_price, mark, max_deviation: collar });
+            return Err(DenyReason::PriceCollar {
+                limit_price: order.limit_price,
+                mark,
+                max_deviation: collar,
+            });
         }
         if !opening {
             return self.check_exit(order, account);
         }
         if self.state.trading_state == TradingState::Reducing {
-            return Err(DenyReason::TradingReducing { reason: self.state.state_reason.clone() });
+            return Err(DenyReason::TradingReducing {
+                reason: self.state.state_reason.clone(),
+            });
         }
         let actual = crate::swarm::signal::classify_structure(&order.legs);
         if actual != Some(order.strategy) || order.strategy == Structure::NoTrade {
             return Err(DenyReason::StructureMismatch {
                 declared: order.strategy.to_string(),
-                actual: actual.map(|s| s.to_string()).unwrap_or_else(|| "UNRECOGNISED".into()),
+                actual: actual
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "UNRECOGNISED".into()),
             });
         }
         let risk = order_risk(&order.legs, order.limit_price, order.quantity)?;
         if risk.width > l.max_spread_width {
-            return Err(DenyReason::MaxSpreadWidth { width: risk.width, limit: l.max_spread_width });
+            return Err(DenyReason::MaxSpreadWidth {
+                width: risk.width,
+                limit: l.max_spread_width,
+            });
         }
         for leg in &order.legs {
-            let price = market.mark(&leg.contract).map(to_dec).unwrap_or(Decimal::ZERO);
+            let price = market
+                .mark(&leg.contract)
+                .map(to_dec)
+                .unwrap_or(Decimal::ZERO);
             if price < l.min_option_price {
-                return Err(DenyReason::MinOptionPrice { contract: leg.contract.key(), price, limit: l.min_option_price });
+                return Err(DenyReason::MinOptionPrice {
+                    contract: leg.contract.key(),
+                    price,
+                    limit: l.min_option_price,
+                });
             }
         }
         if risk.max_loss > l.max_risk_per_trade {
-            return Err(DenyReason::MaxRiskPerTrade { max_risk: risk.max_loss, limit: l.max_risk_per_trade });
+            return Err(DenyReason::MaxRiskPerTrade {
+                max_risk: risk.max_loss,
+                limit: l.max_risk_per_trade,
+            });
         }
         if risk.capital > l.max_capital_per_trade {
-            return Err(DenyReason::MaxCapitalPerTrade { capital: risk.capital, limit: l.max_capital_per_trade });
+            return Err(DenyReason::MaxCapitalPerTrade {
+                capital: risk.capital,
+                limit: l.max_capital_per_trade,
+            });
         }
         if account.day_pnl <= -l.daily_loss_limit {
-            let r = DenyReason::DailyLossLimit { day_pnl: account.day_pnl, limit: l.daily_loss_limit };
+            let r = DenyReason::DailyLossLimit {
+                day_pnl: account.day_pnl,
+                limit: l.daily_loss_limit,
+            };
             self.transition(TradingState::Reducing, r.to_string());
             return Err(r);
         }
         if l.consecutive_loss_limit > 0 && self.state.loss_streak >= l.consecutive_loss_limit {
-            let r = DenyReason::ConsecutiveLosses { streak: self.state.loss_streak, limit: l.consecutive_loss_limit };
+            let r = DenyReason::ConsecutiveLosses {
+                streak: self.state.loss_streak,
+                limit: l.consecutive_loss_limit,
+            };
             self.transition(TradingState::Halted, r.to_string());
             return Err(r);
         }
         if self.state.trades_today >= l.max_daily_trades {
-            return Err(DenyReason::MaxDailyTrades { trades: self.state.trades_today, limit: l.max_daily_trades });
+            return Err(DenyReason::MaxDailyTrades {
+                trades: self.state.trades_today,
+                limit: l.max_daily_trades,
+            });
         }
         let exposure = account.exposure_in(&order.underlying) + risk.max_loss;
         if account.equity <= Decimal::ZERO || exposure > account.equity * l.max_concentration {
@@ -359,34 +462,68 @@ impl RiskEngine {
         }
         let total = account.total_exposure() + risk.max_loss;
         if total > l.max_total_exposure {
-            return Err(DenyReason::MaxTotalExposure { exposure: total, limit: l.max_total_exposure });
+            return Err(DenyReason::MaxTotalExposure {
+                exposure: total,
+                limit: l.max_total_exposure,
+            });
         }
         let window_start = order.market_ts - Duration::seconds(60);
-        while self.state.recent.front().is_some_and(|t| *t <= window_start) {
+        while self
+            .state
+            .recent
+            .front()
+            .is_some_and(|t| *t <= window_start)
+        {
             self.state.recent.pop_front();
         }
         let count = self.state.recent.len() as u32;
         if count >= l.max_orders_per_minute {
-            return Err(DenyReason::OrderRateLimit { count, limit: l.max_orders_per_minute });
+            return Err(DenyReason::OrderRateLimit {
+                count,
+                limit: l.max_orders_per_minute,
+            });
         }
-        Ok(ApprovedOrder { order: order.clone(), risk })
+        Ok(ApprovedOrder {
+            order: order.clone(),
+            risk,
+        })
     }
 
-    fn check_exit(&self, order: &OrderRequest, account: &AccountView) -> Result<ApprovedOrder, DenyReason> {
+    fn check_exit(
+        &self,
+        order: &OrderRequest,
+        account: &AccountView,
+    ) -> Result<ApprovedOrder, DenyReason> {
         let id = order.position_id.clone().unwrap_or_default();
-        let unknown = |detail: &str| DenyReason::UnknownPosition { position_id: id.clone(), detail: detail.into() };
+        let unknown = |detail: &str| DenyReason::UnknownPosition {
+            position_id: id.clone(),
+            detail: detail.into(),
+        };
         let pos = account.position(&id).ok_or_else(|| unknown("not open"))?;
         if order.quantity > pos.quantity {
-            return Err(unknown(&format!("closes {} of {}", order.quantity, pos.quantity)));
+            return Err(unknown(&format!(
+                "closes {} of {}",
+                order.quantity, pos.quantity
+            )));
         }
         let offsets = order.legs.len() == pos.legs.len()
             && order.legs.iter().zip(&pos.legs).all(|(a, b)| {
-                a.contract == b.contract && a.quantity == b.quantity && a.action == b.action.opposite()
+                a.contract == b.contract
+                    && a.quantity == b.quantity
+                    && a.action == b.action.opposite()
             });
         if !offsets {
             return Err(unknown("legs do not offset the position"));
         }
-        let risk = OrderRisk { max_loss: Decimal::ZERO, max_profit: Decimal::ZERO, capital: Decimal::ZERO, width: spread_width(&order.legs) };
-        Ok(ApprovedOrder { order: order.clone(), risk })
+        let risk = OrderRisk {
+            max_loss: Decimal::ZERO,
+            max_profit: Decimal::ZERO,
+            capital: Decimal::ZERO,
+            width: spread_width(&order.legs),
+        };
+        Ok(ApprovedOrder {
+            order: order.clone(),
+            risk,
+        })
     }
 }

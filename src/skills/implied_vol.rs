@@ -5,7 +5,8 @@
 //! and in total volatility `s = σ·√T`. The Black price is convex in `s` below
 //! `s_c = √(2|x|)` and concave above it (`x` = log forward moneyness), so:
 //! * above `p(s_c)`, Newton on the price started at `s_c` rises monotonically to the root;
-//! * below it, Newton on `ln p` (which tames the exponentially small wing) is used.
+//! * below it, Newton on `ln p` in the variable `u = 1/s` is used: there `ln p ≈ −x²u²/2`,
+//!   nearly a parabola, which tames the exponentially small wing.
 //!
 //! Every step is kept inside a bracket `[lo, hi]` that always contains the root; a step that
 //! would leave it is replaced by bisection, so the solver converges whenever a solution exists.
@@ -16,8 +17,11 @@ use crate::domain::Right;
 
 /// Iteration limit; quadratic convergence needs < 15, bisection fallbacks < 80.
 const MAX_ITER: usize = 100;
-/// Relative step size at which the root is considered found.
-const STEP_TOL: f64 = 4.0 * f64::EPSILON;
+/// Relative Newton step below which the root is found: convergence is quadratic, so the
+/// error left after such a step is far below `f64` resolution (or the price's own noise).
+const NEWTON_TOL: f64 = 1e-12;
+/// Relative bracket width at which bisection stops.
+const BRACKET_TOL: f64 = 4.0 * f64::EPSILON;
 
 /// Returns the annualised volatility that reproduces `price` for the option `i` (`i.vol` is
 /// ignored).
@@ -91,15 +95,10 @@ fn solve_total_vol(fwd: &Forward, right: Right, target: f64) -> Option<f64> {
     for _ in 0..MAX_ITER {
         let m = fwd.terms(right, s);
         let vega = fwd.sd * m.pdf1; // dPrice/ds
-        let (f, slope) = if use_log {
-            let f = if m.price > 0.0 {
-                m.price.ln() - ln_target
-            } else {
-                f64::NEG_INFINITY
-            };
-            (f, vega / m.price)
-        } else {
-            (m.price - target, vega)
+        let f = match (use_log, m.price > 0.0) {
+            (true, true) => m.price.ln() - ln_target,
+            (true, false) => f64::NEG_INFINITY,
+            (false, _) => m.price - target,
         };
         if f == 0.0 {
             return Some(s);
@@ -109,7 +108,16 @@ fn solve_total_vol(fwd: &Forward, right: Right, target: f64) -> Option<f64> {
         } else {
             hi = s;
         }
-        let newton = s - f / slope;
+        let newton = if use_log {
+            // Newton in u = 1/s, where ln p ≈ −x²u²/2 + … is close to a concave parabola: the
+            // first step may overshoot but the iteration then converges monotonically.
+            s / (1.0 + f * m.price / (vega * s))
+        } else {
+            s - f / vega
+        };
+        if newton > lo && newton < hi && (newton - s).abs() <= NEWTON_TOL * newton {
+            return Some(newton);
+        }
         let next = if newton > lo && newton < hi && newton.is_finite() {
             newton
         } else if hi.is_finite() {
@@ -120,12 +128,12 @@ fn solve_total_vol(fwd: &Forward, right: Right, target: f64) -> Option<f64> {
         if !next.is_finite() {
             return None;
         }
-        if (next - s).abs() <= STEP_TOL * next || (hi.is_finite() && hi - lo <= STEP_TOL * hi) {
+        if hi.is_finite() && hi - lo <= BRACKET_TOL * hi {
             return Some(next);
         }
         s = next;
     }
-    (hi - lo <= 1e-9 * hi).then_some(0.5 * (lo + hi))
+    (hi.is_finite() && hi - lo <= 1e-9 * hi).then_some(0.5 * (lo + hi))
 }
 
 #[cfg(test)]
@@ -258,6 +266,25 @@ mod tests {
     }
 
     #[test]
+    fn prices_near_the_upper_bound_stay_finite() {
+        let i = option(100.0, 0.5, Right::Call);
+        let upper = 100.0 * (-0.02f64 * 0.5).exp();
+        for gap in [1e-2, 1e-6, 1e-10, 1e-14] {
+            match implied_vol(upper * (1.0 - gap), &i) {
+                Ok(vol) => {
+                    let again = price(&BsInput { vol, ..i });
+                    assert!(
+                        (again / (upper * (1.0 - gap)) - 1.0).abs() < 1e-12,
+                        "gap {gap}: {vol}"
+                    );
+                }
+                Err(SkillError::NoSolution(_)) => {}
+                Err(e) => panic!("gap {gap}: {e}"),
+            }
+        }
+    }
+
+    #[test]
     fn invalid_inputs_are_rejected() {
         let i = option(100.0, 0.5, Right::Call);
         let cases = [
@@ -292,7 +319,8 @@ mod tests {
             right in prop_oneof![Just(Right::Call), Just(Right::Put)],
         ) {
             let spot = 100.0;
-            let i = BsInput { spot, strike: spot * moneyness, rate, dividend_yield, vol, time, right };
+            let strike = spot * moneyness;
+            let i = BsInput { spot, strike, rate, dividend_yield, vol, time, right };
             let g = greeks(&i);
             let p = g.price;
             let zero_vol = price(&BsInput { vol: 0.0, ..i });

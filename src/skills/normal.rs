@@ -147,3 +147,96 @@ fn chebyshev(c: &[f64], t: f64) -> f64 {
     }
     c[0] + t * b1 - b2
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct TestCase {
+        name: &'static str,
+        input: f64,
+        expected: f64,
+    }
+
+    #[test]
+    fn cdf_matches_reference_to_relative_precision() {
+        // Expected values from mpmath at 30 digits.
+        let cases = [
+            TestCase {
+                name: "centre",
+                input: 0.0,
+                expected: 0.5,
+            },
+            TestCase {
+                name: "-1",
+                input: -1.0,
+                expected: 0.158_655_253_931_457_05,
+            },
+            TestCase {
+                name: "1.96",
+                input: 1.96,
+                expected: 0.975_002_104_851_779_5,
+            },
+            TestCase {
+                name: "-3",
+                input: -3.0,
+                expected: 0.001_349_898_031_630_094_6,
+            },
+            TestCase {
+                name: "-5",
+                input: -5.0,
+                expected: 2.866_515_718_791_939e-7,
+            },
+            TestCase {
+                name: "-7.5",
+                input: -7.5,
+                expected: 3.190_891_672_910_896_3e-14,
+            },
+            TestCase {
+                name: "-10",
+                input: -10.0,
+                expected: 7.619_853_024_160_525e-24,
+            },
+            TestCase {
+                name: "-20",
+                input: -20.0,
+                expected: 2.753_624_118_606_233_7e-89,
+            },
+            TestCase {
+                name: "-37",
+                input: -37.0,
+                expected: 5.725_571_222_524_577e-300,
+            },
+            TestCase {
+                name: "-40 underflows",
+                input: -40.0,
+                expected: 0.0,
+            },
+        ];
+        for c in cases {
+            let got = cdf(c.input);
+            let err = (got - c.expected).abs() / c.expected.max(f64::MIN_POSITIVE);
+            assert!(
+                err < 1e-13 || got == c.expected,
+                "{}: got {got:e}, expected {:e}",
+                c.name,
+                c.expected
+            );
+        }
+    }
+
+    #[test]
+    fn pair_is_consistent() {
+        for n in -400..=400 {
+            let x = f64::from(n) * 0.025;
+            let (lo, hi, d) = cdf_pair(x);
+            assert!((lo + hi - 1.0).abs() < 1e-15, "{x}");
+            assert_eq!(hi, cdf(-x), "{x}");
+            assert_eq!(d, pdf(x), "{x}");
+            assert!(cdf(x + 0.025) >= lo, "monotone at {x}");
+        }
+        assert!(cdf_pair(f64::NAN).0.is_nan());
+        assert_eq!(cdf(f64::INFINITY), 1.0);
+        assert_eq!(cdf(f64::NEG_INFINITY), 0.0);
+    }
+}

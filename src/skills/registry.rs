@@ -196,6 +196,7 @@ struct MoveArgs {
     time: f64,
 }
 
+/// `black_scholes`: validated inputs → greeks.
 fn run_black_scholes(args: &Value) -> Result<Value, SkillError> {
     let a: BsArgs = parse("black_scholes", args)?;
     let input = BsInput {
@@ -211,6 +212,7 @@ fn run_black_scholes(args: &Value) -> Result<Value, SkillError> {
     to_json(&black_scholes::greeks(&input))
 }
 
+/// `implied_vol`: price → `{vol}`.
 fn run_implied_vol(args: &Value) -> Result<Value, SkillError> {
     let a: IvArgs = parse("implied_vol", args)?;
     let input = BsInput {
@@ -225,6 +227,7 @@ fn run_implied_vol(args: &Value) -> Result<Value, SkillError> {
     Ok(json!({ "vol": implied_vol(a.price, &input)? }))
 }
 
+/// `kelly`: strict argument checks, then the capped fractional Kelly.
 fn run_kelly(args: &Value) -> Result<Value, SkillError> {
     let a: KellyArgs = parse("kelly", args)?;
     let in_unit = |name: &str, v: f64, hint: &str| {
@@ -253,6 +256,7 @@ fn run_kelly(args: &Value) -> Result<Value, SkillError> {
     Ok(json!({ "fraction": fraction }))
 }
 
+/// Shared body of the spread skills: parse, check the structure, compute metrics.
 fn run_spread(
     skill: &str,
     args: &Value,
@@ -270,6 +274,7 @@ fn run_spread(
     )?)
 }
 
+/// `vertical_spread`: two legs of one right, one bought and one sold.
 fn run_vertical(args: &Value) -> Result<Value, SkillError> {
     run_spread("vertical_spread", args, |legs| match legs {
         [a, b] if a.contract.right != b.contract.right => {
@@ -280,6 +285,7 @@ fn run_vertical(args: &Value) -> Result<Value, SkillError> {
     })
 }
 
+/// `iron_condor`: a put vertical below a call vertical.
 fn run_iron_condor(args: &Value) -> Result<Value, SkillError> {
     run_spread("iron_condor", args, |legs| {
         if legs.len() != 4 {
@@ -318,6 +324,7 @@ fn check_vertical(a: &Leg, b: &Leg) -> Result<(), String> {
     Ok(())
 }
 
+/// `expected_move`: `{move, lower, upper}`.
 fn run_expected_move(args: &Value) -> Result<Value, SkillError> {
     let a: MoveArgs = parse("expected_move", args)?;
     require_positive("spot", a.spot, "the underlying price")?;
@@ -354,12 +361,17 @@ fn option_schema(extra: &str, extra_description: &str) -> Value {
         "rate": num("Continuously compounded risk-free rate as a decimal (0.05 = 5%)."),
         "dividend_yield": num("Continuous dividend yield as a decimal; default 0."),
         "time": num("Time to expiry in years (days / 365)."),
-        "right": { "type": "string", "enum": ["call", "put", "C", "P"], "description": "Call or put." },
+        "right": {
+            "type": "string",
+            "enum": ["call", "put", "C", "P"],
+            "description": "Call or put.",
+        },
     });
     props[extra] = num(extra_description);
     object(props, &["spot", "strike", "rate", extra, "time", "right"])
 }
 
+/// Schema of `kelly`.
 fn kelly_schema() -> Value {
     object(
         json!({
@@ -410,6 +422,7 @@ fn spread_schema(legs: usize) -> Value {
     )
 }
 
+/// Schema of `expected_move`.
 fn expected_move_schema() -> Value {
     object(
         json!({
@@ -419,4 +432,297 @@ fn expected_move_schema() -> Value {
         }),
         &["spot", "vol", "time"],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn legs_json(legs: &[(&str, &str, f64, f64)]) -> Value {
+        legs.iter()
+            .map(|(action, right, strike, price)| {
+                json!({
+                    "action": action,
+                    "contract": { "symbol": "SPY", "expiry": "2026-12-18", "strike": strike, "right": right },
+                    "quantity": 1,
+                    "price": price,
+                })
+            })
+            .collect()
+    }
+
+    fn market(legs: Value) -> Value {
+        json!({ "legs": legs, "spot": 100.0, "rate": 0.05, "vol": 0.25, "time": 30.0 / 365.0 })
+    }
+
+    fn condor() -> Value {
+        legs_json(&[
+            ("BUY", "P", 90.0, 0.5),
+            ("SELL", "P", 95.0, 1.2),
+            ("SELL", "C", 105.0, 1.1),
+            ("BUY", "C", 110.0, 0.4),
+        ])
+    }
+
+    struct TestCase {
+        name: &'static str,
+        input: (&'static str, Value),
+        expected: Vec<(&'static str, f64)>,
+    }
+
+    #[test]
+    fn skills_compute() {
+        let hull = json!({"spot": 42, "strike": 40, "rate": 0.1, "dividend_yield": 0, "vol": 0.2, "time": 0.5, "right": "call"});
+        let cases = [
+            TestCase {
+                name: "Hull call",
+                input: ("black_scholes", hull),
+                expected: vec![("price", 4.759_422_392_871_533)],
+            },
+            TestCase {
+                name: "Hull put, P alias, default dividend",
+                input: (
+                    "black_scholes",
+                    json!({"spot": 42, "strike": 40, "rate": 0.1, "vol": 0.2, "time": 0.5, "right": "P"}),
+                ),
+                expected: vec![("price", 0.808_599_372_900_094)],
+            },
+            TestCase {
+                name: "implied vol",
+                input: (
+                    "implied_vol",
+                    json!({"spot": 42, "strike": 40, "rate": 0.1, "price": 4.759_422_392_871_533, "time": 0.5, "right": "C"}),
+                ),
+                expected: vec![("vol", 0.2)],
+            },
+            TestCase {
+                name: "kelly defaults",
+                input: ("kelly", json!({"p_win": 0.6, "win": 1, "loss": 1})),
+                expected: vec![("fraction", 0.2)],
+            },
+            TestCase {
+                name: "kelly half, capped",
+                input: (
+                    "kelly",
+                    json!({"p_win": 0.6, "win": 1, "loss": 1, "fraction": 0.5, "cap": 0.05}),
+                ),
+                expected: vec![("fraction", 0.05)],
+            },
+            TestCase {
+                name: "vertical",
+                input: (
+                    "vertical_spread",
+                    market(legs_json(&[
+                        ("SELL", "P", 120.0, 2.0),
+                        ("BUY", "P", 115.0, 0.85),
+                    ])),
+                ),
+                expected: vec![
+                    ("net_premium", 1.15),
+                    ("max_profit", 115.0),
+                    ("max_loss", 385.0),
+                ],
+            },
+            TestCase {
+                name: "iron condor",
+                input: ("iron_condor", market(condor())),
+                expected: vec![
+                    ("net_premium", 1.4),
+                    ("max_profit", 140.0),
+                    ("max_loss", 360.0),
+                    ("probability_of_profit", 0.628_167_830_021_561),
+                ],
+            },
+            TestCase {
+                name: "expected move",
+                input: (
+                    "expected_move",
+                    json!({"spot": 100, "vol": 0.2, "time": 0.25}),
+                ),
+                expected: vec![("move", 10.0), ("lower", 90.0), ("upper", 110.0)],
+            },
+        ];
+        for c in cases {
+            let (skill, args) = &c.input;
+            let out = call(skill, args).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+            for (field, want) in &c.expected {
+                let got = out[*field]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{}: no {field} in {out}", c.name));
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "{}: {field} = {got}, expected {want}",
+                    c.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn black_scholes_returns_all_greeks() {
+        let out = call("black_scholes", &json!({"spot": 42, "strike": 40, "rate": 0.1, "vol": 0.2, "time": 0.5, "right": "call"}))
+            .expect("priced");
+        let keys: Vec<&str> = out
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys.len(), 6);
+        for k in ["price", "delta", "gamma", "theta", "vega", "rho"] {
+            assert!(keys.contains(&k), "{k} missing from {out}");
+        }
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        let hull = json!({"spot": 42, "strike": 40, "rate": 0.1, "vol": 0.2, "time": 0.5, "right": "call"});
+        let mut extra = hull.clone();
+        extra["volatility"] = json!(0.2);
+        let mut missing = hull.clone();
+        missing.as_object_mut().expect("object").remove("vol");
+        let cases: Vec<(&str, &str, Value, &str)> = vec![
+            (
+                "unknown field",
+                "black_scholes",
+                extra,
+                "unknown field `volatility`",
+            ),
+            (
+                "missing field",
+                "black_scholes",
+                missing,
+                "missing field `vol`",
+            ),
+            (
+                "wrong type",
+                "black_scholes",
+                json!({"spot": "42", "strike": 40, "rate": 0.1, "vol": 0.2, "time": 0.5, "right": "call"}),
+                "invalid type",
+            ),
+            (
+                "bad right",
+                "black_scholes",
+                json!({"spot": 42, "strike": 40, "rate": 0.1, "vol": 0.2, "time": 0.5, "right": "straddle"}),
+                "straddle",
+            ),
+            ("not an object", "kelly", json!([0.6, 1, 1]), "JSON object"),
+            (
+                "negative spot",
+                "black_scholes",
+                json!({"spot": -42, "strike": 40, "rate": 0.1, "vol": 0.2, "time": 0.5, "right": "call"}),
+                "spot",
+            ),
+            (
+                "kelly p_win",
+                "kelly",
+                json!({"p_win": 1.5, "win": 1, "loss": 1}),
+                "p_win",
+            ),
+            (
+                "vertical with 3 legs",
+                "vertical_spread",
+                market(legs_json(&[
+                    ("SELL", "P", 120.0, 2.0),
+                    ("BUY", "P", 115.0, 0.85),
+                    ("BUY", "P", 110.0, 0.5),
+                ])),
+                "expected 2 legs",
+            ),
+            (
+                "vertical mixed rights",
+                "vertical_spread",
+                market(legs_json(&[
+                    ("SELL", "P", 120.0, 2.0),
+                    ("BUY", "C", 125.0, 0.85),
+                ])),
+                "both legs",
+            ),
+            (
+                "vertical both bought",
+                "vertical_spread",
+                market(legs_json(&[
+                    ("BUY", "P", 120.0, 2.0),
+                    ("BUY", "P", 115.0, 0.85),
+                ])),
+                "one BUY and one SELL",
+            ),
+            (
+                "condor with 2 legs",
+                "iron_condor",
+                market(legs_json(&[
+                    ("SELL", "P", 120.0, 2.0),
+                    ("BUY", "P", 115.0, 0.85),
+                ])),
+                "expected 4 legs",
+            ),
+            (
+                "condor crossed",
+                "iron_condor",
+                market(legs_json(&[
+                    ("BUY", "P", 100.0, 0.5),
+                    ("SELL", "P", 106.0, 1.2),
+                    ("SELL", "C", 105.0, 1.1),
+                    ("BUY", "C", 110.0, 0.4),
+                ])),
+                "must not exceed",
+            ),
+            (
+                "expected move bad vol",
+                "expected_move",
+                json!({"spot": 100, "vol": -0.2, "time": 0.25}),
+                "vol",
+            ),
+        ];
+        for (name, skill, args, needle) in cases {
+            match call(skill, &args) {
+                Err(SkillError::InvalidInput(msg)) => {
+                    assert!(msg.contains(needle), "{name}: {msg}")
+                }
+                other => panic!("{name}: expected InvalidInput, got {other:?}"),
+            }
+        }
+        let below = json!({"spot": 42, "strike": 40, "rate": 0.1, "price": 1.0, "time": 0.5, "right": "call"});
+        assert!(matches!(
+            call("implied_vol", &below),
+            Err(SkillError::NoSolution(_))
+        ));
+        assert_eq!(
+            call("black_scholes_v2", &hull),
+            Err(SkillError::UnknownSkill("black_scholes_v2".into()))
+        );
+    }
+
+    #[test]
+    fn list_describes_every_skill() {
+        let skills = list();
+        let names: Vec<&str> = skills.iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            [
+                "black_scholes",
+                "implied_vol",
+                "kelly",
+                "vertical_spread",
+                "iron_condor",
+                "expected_move"
+            ]
+        );
+        for s in &skills {
+            assert!(!s.description.is_empty());
+            let schema = &s.input_schema;
+            assert_eq!(schema["type"], "object", "{}", s.name);
+            assert_eq!(schema["additionalProperties"], false, "{}", s.name);
+            let props = schema["properties"].as_object().expect("properties");
+            for req in schema["required"].as_array().expect("required") {
+                assert!(
+                    props.contains_key(req.as_str().expect("name")),
+                    "{}: {req} not a property",
+                    s.name
+                );
+            }
+        }
+        let json = serde_json::to_value(&skills).expect("serialisable");
+        assert_eq!(json[0]["name"], "black_scholes");
+    }
 }

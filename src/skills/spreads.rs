@@ -18,11 +18,14 @@ pub const CONTRACT_MULTIPLIER: f64 = 100.0;
 pub struct PayoffProfile {
     /// Net premium per share per combo; credit positive, debit negative.
     pub net_premium: f64,
-    /// Best expiry outcome in dollars per combo (0 if it can never profit); `INFINITY` if
-    /// unbounded (serialised as `null`).
+    /// Best expiry outcome in dollars per combo; `INFINITY` if unbounded (serialised as
+    /// `null`). Negative only if every outcome loses.
     pub max_profit: f64,
-    /// Worst expiry loss in dollars per combo as a positive number (0 if it can never lose);
-    /// `INFINITY` for undefined risk (serialised as `null`).
+    /// Worst expiry loss in dollars per combo, as a positive number; `INFINITY` for undefined
+    /// risk (serialised as `null`). Negative only if every outcome profits.
+    ///
+    /// Both figures are linear in the premiums: pricing the legs at 0 and subtracting
+    /// `net_premium × 100` gives the same result.
     pub max_loss: f64,
     /// Underlying prices where the expiry payoff crosses zero, ascending.
     pub breakevens: Vec<f64>,
@@ -177,12 +180,12 @@ pub fn payoff_profile(legs: &[Leg]) -> Result<PayoffProfile, SkillError> {
         max_profit: if slope > 0.0 {
             f64::INFINITY
         } else {
-            best.max(0.0) * CONTRACT_MULTIPLIER
+            best * CONTRACT_MULTIPLIER
         },
         max_loss: if slope < 0.0 {
             f64::INFINITY
         } else {
-            (-worst).max(0.0) * CONTRACT_MULTIPLIER
+            -worst * CONTRACT_MULTIPLIER
         },
         breakevens: breakevens(&intervals),
     })
@@ -213,7 +216,8 @@ fn validate_market(
     Ok(())
 }
 
-/// Probability that the terminal price exceeds `k`, with `ln S_T ~ N(ln S + (r − q − σ²/2)T, σ²T)`.
+/// Probability that the terminal price exceeds `k`, where `ln S_T` is normal with mean
+/// `ln S + drift` (`drift = (r − q − σ²/2)T`) and standard deviation `s = σ√T`.
 fn prob_above(k: f64, spot: f64, drift: f64, s: f64) -> f64 {
     if k <= 0.0 {
         1.0
@@ -278,5 +282,326 @@ pub fn expected_move(spot: f64, vol: f64, time: f64) -> f64 {
         m
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::OptionContract;
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    fn expiry() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 18).expect("valid date")
+    }
+
+    fn leg(action: Action, right: Right, strike: f64, price: f64) -> Leg {
+        Leg {
+            action,
+            contract: OptionContract {
+                symbol: "SPY".into(),
+                expiry: expiry(),
+                strike,
+                right,
+            },
+            quantity: 1,
+            price,
+        }
+    }
+
+    use Action::{Buy, Sell};
+    use Right::{Call, Put};
+
+    struct TestCase {
+        name: &'static str,
+        input: Vec<Leg>,
+        expected: PayoffProfile,
+    }
+
+    fn assert_close(name: &str, what: &str, got: f64, want: f64) {
+        let ok = if want.is_infinite() {
+            got == want
+        } else {
+            (got - want).abs() < 1e-9
+        };
+        assert!(ok, "{name}: {what} got {got}, expected {want}");
+    }
+
+    #[test]
+    fn payoff_profiles() {
+        let inf = f64::INFINITY;
+        let cases = [
+            TestCase {
+                name: "short put spread 120/115 for 1.15",
+                input: vec![leg(Sell, Put, 120.0, 2.0), leg(Buy, Put, 115.0, 0.85)],
+                expected: PayoffProfile {
+                    net_premium: 1.15,
+                    max_profit: 115.0,
+                    max_loss: 385.0,
+                    breakevens: vec![118.85],
+                },
+            },
+            TestCase {
+                name: "iron condor 90/95/105/110 for 1.40",
+                input: vec![
+                    leg(Buy, Put, 90.0, 0.5),
+                    leg(Sell, Put, 95.0, 1.2),
+                    leg(Sell, Call, 105.0, 1.1),
+                    leg(Buy, Call, 110.0, 0.4),
+                ],
+                expected: PayoffProfile {
+                    net_premium: 1.4,
+                    max_profit: 140.0,
+                    max_loss: 360.0,
+                    breakevens: vec![93.6, 106.4],
+                },
+            },
+            TestCase {
+                name: "long call spread 100/105 for 2.00",
+                input: vec![leg(Buy, Call, 100.0, 3.0), leg(Sell, Call, 105.0, 1.0)],
+                expected: PayoffProfile {
+                    net_premium: -2.0,
+                    max_profit: 300.0,
+                    max_loss: 200.0,
+                    breakevens: vec![102.0],
+                },
+            },
+            TestCase {
+                name: "naked short call",
+                input: vec![leg(Sell, Call, 100.0, 2.0)],
+                expected: PayoffProfile {
+                    net_premium: 2.0,
+                    max_profit: 200.0,
+                    max_loss: inf,
+                    breakevens: vec![102.0],
+                },
+            },
+            TestCase {
+                name: "long call",
+                input: vec![leg(Buy, Call, 100.0, 2.0)],
+                expected: PayoffProfile {
+                    net_premium: -2.0,
+                    max_profit: inf,
+                    max_loss: 200.0,
+                    breakevens: vec![102.0],
+                },
+            },
+            TestCase {
+                name: "guts strangle: intrinsic never below 10, so max_loss < debit",
+                input: vec![leg(Buy, Call, 100.0, 9.0), leg(Buy, Put, 110.0, 12.0)],
+                expected: PayoffProfile {
+                    net_premium: -21.0,
+                    max_profit: inf,
+                    max_loss: 1100.0,
+                    breakevens: vec![89.0, 121.0],
+                },
+            },
+            TestCase {
+                name: "naked short put risks the strike",
+                input: vec![leg(Sell, Put, 50.0, 1.0)],
+                expected: PayoffProfile {
+                    net_premium: 1.0,
+                    max_profit: 100.0,
+                    max_loss: 4900.0,
+                    breakevens: vec![49.0],
+                },
+            },
+        ];
+        for c in cases {
+            let got = payoff_profile(&c.input).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+            assert_close(
+                c.name,
+                "net_premium",
+                got.net_premium,
+                c.expected.net_premium,
+            );
+            assert_close(c.name, "max_profit", got.max_profit, c.expected.max_profit);
+            assert_close(c.name, "max_loss", got.max_loss, c.expected.max_loss);
+            assert_eq!(
+                got.breakevens.len(),
+                c.expected.breakevens.len(),
+                "{}: {:?}",
+                c.name,
+                got.breakevens
+            );
+            for (g, w) in got.breakevens.iter().zip(&c.expected.breakevens) {
+                assert_close(c.name, "breakeven", *g, *w);
+            }
+            assert_eq!(
+                is_defined_risk(&c.input),
+                c.expected.max_loss.is_finite(),
+                "{}",
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn payoff_at_expiry_includes_premiums() {
+        let spread = [leg(Sell, Put, 120.0, 2.0), leg(Buy, Put, 115.0, 0.85)];
+        assert!((payoff_at_expiry(&spread, 130.0) - 1.15).abs() < 1e-12);
+        assert!((payoff_at_expiry(&spread, 110.0) + 3.85).abs() < 1e-12);
+        assert!(payoff_at_expiry(&spread, 118.85).abs() < 1e-12);
+    }
+
+    #[test]
+    fn invalid_combos_are_rejected() {
+        let good = leg(Sell, Put, 120.0, 2.0);
+        let other_symbol = Leg {
+            contract: OptionContract {
+                symbol: "QQQ".into(),
+                ..good.contract.clone()
+            },
+            ..good.clone()
+        };
+        let other_expiry = Leg {
+            contract: OptionContract {
+                expiry: NaiveDate::from_ymd_opt(2027, 1, 15).expect("date"),
+                ..good.contract.clone()
+            },
+            ..good.clone()
+        };
+        let cases: Vec<(&str, Vec<Leg>, &str)> = vec![
+            ("empty", vec![], "empty"),
+            (
+                "mixed underlyings",
+                vec![good.clone(), other_symbol],
+                "one underlying",
+            ),
+            (
+                "mixed expiries",
+                vec![good.clone(), other_expiry],
+                "same-expiry",
+            ),
+            ("NaN strike", vec![leg(Buy, Put, f64::NAN, 1.0)], "strike"),
+            (
+                "infinite price",
+                vec![leg(Buy, Put, 100.0, f64::INFINITY)],
+                "price",
+            ),
+            ("negative price", vec![leg(Buy, Put, 100.0, -1.0)], "price"),
+            (
+                "zero quantity",
+                vec![Leg {
+                    quantity: 0,
+                    ..good.clone()
+                }],
+                "quantity",
+            ),
+        ];
+        for (name, legs, needle) in cases {
+            match payoff_profile(&legs) {
+                Err(SkillError::InvalidInput(msg)) => {
+                    assert!(msg.contains(needle), "{name}: {msg}")
+                }
+                other => panic!("{name}: expected InvalidInput, got {other:?}"),
+            }
+            assert!(!is_defined_risk(&legs), "{name}");
+        }
+    }
+
+    #[test]
+    fn probability_of_profit_matches_lognormal() {
+        // Expected values computed independently with mpmath.
+        let t = 30.0 / 365.0;
+        let put_spread = [leg(Sell, Put, 120.0, 2.0), leg(Buy, Put, 115.0, 0.85)];
+        let pop = probability_of_profit(&put_spread, 120.0, 0.05, 0.0, 0.25, t).expect("pop");
+        assert!((pop - 0.561_926_808_731_530).abs() < 1e-12, "{pop}");
+        let condor = [
+            leg(Buy, Put, 90.0, 0.5),
+            leg(Sell, Put, 95.0, 1.2),
+            leg(Sell, Call, 105.0, 1.1),
+            leg(Buy, Call, 110.0, 0.4),
+        ];
+        let m = spread_metrics(&condor, 100.0, 0.05, 0.0, 0.25, t).expect("metrics");
+        assert!(
+            (m.probability_of_profit - 0.628_167_830_021_561).abs() < 1e-12,
+            "{m:?}"
+        );
+        assert!((m.max_loss - 360.0).abs() < 1e-9);
+        // Zero volatility: the terminal price is the forward, 100·e^{0.05t} ≈ 100.41.
+        assert_eq!(
+            probability_of_profit(&condor, 100.0, 0.05, 0.0, 0.0, t),
+            Ok(1.0)
+        );
+        assert_eq!(
+            probability_of_profit(&condor, 120.0, 0.05, 0.0, 0.0, t),
+            Ok(0.0)
+        );
+        assert!(matches!(
+            probability_of_profit(&condor, -1.0, 0.05, 0.0, 0.2, t),
+            Err(SkillError::InvalidInput(_))
+        ));
+    }
+
+    #[test]
+    fn metrics_serialise_unbounded_as_null() {
+        let m = spread_metrics(&[leg(Sell, Call, 100.0, 2.0)], 100.0, 0.0, 0.0, 0.2, 0.1)
+            .expect("metrics");
+        let v = serde_json::to_value(&m).expect("json");
+        assert!(v["max_loss"].is_null());
+        assert_eq!(v["max_profit"], 200.0);
+    }
+
+    #[test]
+    fn expected_move_is_one_sigma() {
+        assert!((expected_move(100.0, 0.2, 0.25) - 10.0).abs() < 1e-12);
+        assert_eq!(expected_move(100.0, 0.2, -1.0), 0.0);
+        assert_eq!(expected_move(f64::NAN, 0.2, 1.0), 0.0);
+    }
+
+    fn any_leg() -> impl Strategy<Value = Leg> {
+        (
+            any::<bool>(),
+            any::<bool>(),
+            1u32..4,
+            80u32..121,
+            0.0f64..10.0,
+        )
+            .prop_map(|(buy, call, qty, strike, price)| Leg {
+                quantity: qty,
+                ..leg(
+                    if buy { Buy } else { Sell },
+                    if call { Call } else { Put },
+                    f64::from(strike),
+                    price,
+                )
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn profile_bounds_every_outcome(
+            legs in prop::collection::vec(any_leg(), 1..5),
+            u in 0.0f64..400.0,
+        ) {
+            let p = payoff_profile(&legs).expect("valid legs");
+            let v = payoff_at_expiry(&legs, u) * CONTRACT_MULTIPLIER;
+            prop_assert!(v <= p.max_profit + 1e-9, "payoff {v} above max_profit {}", p.max_profit);
+            prop_assert!(-v <= p.max_loss + 1e-9, "loss {} above max_loss {}", -v, p.max_loss);
+            // Linear in the premiums: price the legs at 0, then add the net premium back.
+            let unpriced: Vec<Leg> = legs.iter().map(|l| Leg { price: 0.0, ..l.clone() }).collect();
+            let q = payoff_profile(&unpriced).expect("valid legs");
+            let credit = p.net_premium * CONTRACT_MULTIPLIER;
+            let same = |a: f64, b: f64| a == b || (a - b).abs() < 1e-9;
+            prop_assert!(same(p.max_loss, q.max_loss - credit));
+            prop_assert!(same(p.max_profit, q.max_profit + credit));
+            for b in &p.breakevens {
+                prop_assert!(payoff_at_expiry(&legs, *b).abs() < 1e-9, "payoff at breakeven {b}");
+            }
+            let pop = probability_of_profit(&legs, 100.0, 0.03, 0.01, 0.3, 0.25).expect("pop");
+            prop_assert!((0.0..=1.0).contains(&pop));
+            // Brute force: lognormal mass of 0.05-wide cells whose midpoint is profitable.
+            let (s, drift) = (0.3 * 0.5, (0.03 - 0.01 - 0.045) * 0.25);
+            let above = |k: f64| prob_above(k, 100.0, drift, s);
+            let grid: f64 = (0..8000)
+                .map(|n| f64::from(n) * 0.05)
+                .filter(|x| payoff_at_expiry(&legs, x + 0.025) > 0.0)
+                .map(|x| above(x) - above(x + 0.05))
+                .sum();
+            let tail = if payoff_at_expiry(&legs, 400.0) > 0.0 { above(400.0) } else { 0.0 };
+            prop_assert!((grid + tail - pop).abs() < 5e-3, "pop {pop} vs grid {}", grid + tail);
+        }
     }
 }

@@ -59,7 +59,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("db_path", &self.db_path).finish()
+        f.debug_struct("Store")
+            .field("db_path", &self.db_path)
+            .finish()
     }
 }
 
@@ -110,7 +112,8 @@ impl Store {
         self.submit(f, move |r| {
             let _ = tx.send(r);
         })?;
-        rx.await.map_err(|_| StoreError::JobPanicked(panic_note()))?
+        rx.await
+            .map_err(|_| StoreError::JobPanicked(panic_note()))?
     }
 
     /// Runs `f` on the writer thread and blocks the calling (non-async) thread for the result.

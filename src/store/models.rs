@@ -79,19 +79,27 @@ pub fn insert_cycle(conn: &mut SqliteConnection, row: &NewCycle<'_>) -> Result<i
 }
 
 /// Writes a cycle's final figures.
-pub fn finish_cycle(conn: &mut SqliteConnection, id: i32, f: &CycleFinish) -> Result<(), StoreError> {
-    diesel::update(cycles::table.find(id)).set(f).execute(conn)?;
+pub fn finish_cycle(
+    conn: &mut SqliteConnection,
+    id: i32,
+    f: &CycleFinish,
+) -> Result<(), StoreError> {
+    diesel::update(cycles::table.find(id))
+        .set(f)
+        .execute(conn)?;
     Ok(())
 }
 
 /// Marks cycles left `running` by a crash as `aborted`; returns how many.
 pub fn abort_running_cycles(conn: &mut SqliteConnection) -> Result<usize, StoreError> {
-    Ok(diesel::update(cycles::table.filter(cycles::status.eq("running")))
-        .set((
-            cycles::status.eq("aborted"),
-            cycles::error.eq("process ended mid-cycle; reconciled at restart"),
-        ))
-        .execute(conn)?)
+    Ok(
+        diesel::update(cycles::table.filter(cycles::status.eq("running")))
+            .set((
+                cycles::status.eq("aborted"),
+                cycles::error.eq("process ended mid-cycle; reconciled at restart"),
+            ))
+            .execute(conn)?,
+    )
 }
 
 /// The market time of the last cycle that started, if any.
@@ -183,12 +191,18 @@ pub struct NewOrder {
 
 /// Inserts an order row.
 pub fn insert_order(conn: &mut SqliteConnection, row: &NewOrder) -> Result<(), StoreError> {
-    diesel::insert_into(orders::table).values(row).execute(conn)?;
+    diesel::insert_into(orders::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
 /// Sets an order's status.
-pub fn set_order_status(conn: &mut SqliteConnection, coid: &str, status: &str) -> Result<(), StoreError> {
+pub fn set_order_status(
+    conn: &mut SqliteConnection,
+    coid: &str,
+    status: &str,
+) -> Result<(), StoreError> {
     diesel::update(orders::table.filter(orders::client_order_id.eq(coid)))
         .set((orders::status.eq(status), orders::updated_at.eq(now())))
         .execute(conn)?;
@@ -198,11 +212,17 @@ pub fn set_order_status(conn: &mut SqliteConnection, coid: &str, status: &str) -
 /// True when an order with this client order id exists.
 pub fn order_exists(conn: &mut SqliteConnection, coid: &str) -> Result<bool, StoreError> {
     use diesel::dsl::{exists, select};
-    Ok(select(exists(orders::table.filter(orders::client_order_id.eq(coid)))).get_result(conn)?)
+    Ok(select(exists(
+        orders::table.filter(orders::client_order_id.eq(coid)),
+    ))
+    .get_result(conn)?)
 }
 
 /// Client order ids of orders in the given statuses.
-pub fn orders_in_status(conn: &mut SqliteConnection, statuses: &[&str]) -> Result<Vec<String>, StoreError> {
+pub fn orders_in_status(
+    conn: &mut SqliteConnection,
+    statuses: &[&str],
+) -> Result<Vec<String>, StoreError> {
     Ok(orders::table
         .filter(orders::status.eq_any(statuses))
         .select(orders::client_order_id)
@@ -322,7 +342,10 @@ pub fn day_equity_marks(
     let rows: Vec<(String, String)> = account_snapshots::table
         .filter(account_snapshots::trading_day.eq(day))
         .order(account_snapshots::id.asc())
-        .select((account_snapshots::day_start_equity, account_snapshots::high_water_mark))
+        .select((
+            account_snapshots::day_start_equity,
+            account_snapshots::high_water_mark,
+        ))
         .load(conn)?;
     match (rows.first(), rows.last()) {
         (Some(first), Some(last)) => Ok(Some((dec(&first.0)?, dec(&last.1)?))),
@@ -350,7 +373,12 @@ pub struct NewSafetyEvent {
 
 impl NewSafetyEvent {
     /// A new event stamped now.
-    pub fn new(event_type: &str, severity: &str, actor: Option<&str>, detail: impl Into<String>) -> Self {
+    pub fn new(
+        event_type: &str,
+        severity: &str,
+        actor: Option<&str>,
+        detail: impl Into<String>,
+    ) -> Self {
         NewSafetyEvent {
             cycle_id: None,
             event_type: event_type.to_string(),
@@ -363,8 +391,13 @@ impl NewSafetyEvent {
 }
 
 /// Inserts a safety event.
-pub fn insert_safety_event(conn: &mut SqliteConnection, ev: &NewSafetyEvent) -> Result<(), StoreError> {
-    diesel::insert_into(safety_events::table).values(ev).execute(conn)?;
+pub fn insert_safety_event(
+    conn: &mut SqliteConnection,
+    ev: &NewSafetyEvent,
+) -> Result<(), StoreError> {
+    diesel::insert_into(safety_events::table)
+        .values(ev)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -21,13 +21,15 @@ pub fn snapshot_path(data_dir: &Path, date: chrono::NaiveDate, cycle_id: i32) ->
 
 /// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| StoreError::Corrupt(format!("snapshot path {} has no parent", path.display())))?;
+    let dir = path.parent().ok_or_else(|| {
+        StoreError::Corrupt(format!("snapshot path {} has no parent", path.display()))
+    })?;
     fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.tmp",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
     ));
     {
         let mut f = File::create(&tmp)?;
@@ -65,6 +67,9 @@ mod tests {
         let sha = sha256_hex(b"{\"a\":1}");
         assert_eq!(read_verified(&path, &sha).expect("read"), b"{\"a\":1}");
         fs::write(&path, b"{\"a\":2}").expect("tamper");
-        assert!(matches!(read_verified(&path, &sha), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            read_verified(&path, &sha),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

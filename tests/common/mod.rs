@@ -16,22 +16,43 @@ pub fn write_config(dir: &Path, replace: &[(&str, &str)]) -> PathBuf {
     let mut text = std::fs::read_to_string(repo.join("config.toml")).expect("read config.toml");
     let data = dir.join("data");
     let pairs = [
-        ("data_dir = \"data_lake\"".to_string(), format!("data_dir = {:?}", data.display().to_string())),
+        (
+            "data_dir = \"data_lake\"".to_string(),
+            format!("data_dir = {:?}", data.display().to_string()),
+        ),
         (
             "templates_dir = \"swarm_intelligence/templates\"".to_string(),
-            format!("templates_dir = {:?}", repo.join("swarm_intelligence/templates").display().to_string()),
+            format!(
+                "templates_dir = {:?}",
+                repo.join("swarm_intelligence/templates")
+                    .display()
+                    .to_string()
+            ),
         ),
         (
             "instances_dir = \"swarm_intelligence/active_instances\"".to_string(),
-            format!("instances_dir = {:?}", repo.join("swarm_intelligence/active_instances").display().to_string()),
+            format!(
+                "instances_dir = {:?}",
+                repo.join("swarm_intelligence/active_instances")
+                    .display()
+                    .to_string()
+            ),
         ),
         (
             "prompt = \"prompts/commander_system.md\"".to_string(),
-            format!("prompt = {:?}", repo.join("prompts/commander_system.md").display().to_string()),
+            format!(
+                "prompt = {:?}",
+                repo.join("prompts/commander_system.md")
+                    .display()
+                    .to_string()
+            ),
         ),
     ];
     for (from, to) in pairs.iter() {
-        assert!(text.contains(from.as_str()), "config.toml no longer has {from}");
+        assert!(
+            text.contains(from.as_str()),
+            "config.toml no longer has {from}"
+        );
         text = text.replace(from.as_str(), to);
     }
     for (from, to) in replace {
@@ -82,18 +103,27 @@ pub mod rusqlite_free {
     impl Db {
         fn conn(&self) -> SqliteConnection {
             let mut c = SqliteConnection::establish(&self.0.to_string_lossy()).expect("open db");
-            c.batch_execute("PRAGMA busy_timeout = 5000;").expect("pragma");
+            c.batch_execute("PRAGMA busy_timeout = 5000;")
+                .expect("pragma");
             c
         }
 
         /// A single integer (alias the column `n`).
         pub fn int(&self, sql: &str) -> i64 {
-            diesel::sql_query(sql).get_result::<N>(&mut self.conn()).expect(sql).n
+            diesel::sql_query(sql)
+                .get_result::<N>(&mut self.conn())
+                .expect(sql)
+                .n
         }
 
         /// A column of text (alias the column `s`).
         pub fn texts(&self, sql: &str) -> Vec<String> {
-            diesel::sql_query(sql).load::<S>(&mut self.conn()).expect(sql).into_iter().map(|r| r.s).collect()
+            diesel::sql_query(sql)
+                .load::<S>(&mut self.conn())
+                .expect(sql)
+                .into_iter()
+                .map(|r| r.s)
+                .collect()
         }
     }
 }
