@@ -121,6 +121,22 @@ pub fn order_risk(
     limit_price: Decimal,
     quantity: u32,
 ) -> Result<OrderRisk, DenyReason> {
+    // No naked short options: per right, the long contracts must cover the short ones.
+    for right in [Right::Call, Right::Put] {
+        let net: i64 = legs
+            .iter()
+            .filter(|l| l.contract.right == right)
+            .map(|l| l.action.sign() * i64::from(l.quantity))
+            .sum();
+        if net < 0 {
+            return Err(DenyReason::UndefinedRisk {
+                detail: format!(
+                    "{} short {right:?} contract(s) per unit without a covering long",
+                    -net
+                ),
+            });
+        }
+    }
     let unpriced: Vec<Leg> = legs
         .iter()
         .map(|l| Leg {
@@ -369,6 +385,17 @@ impl RiskEngine {
                 quantity: 0,
                 max: l.max_quantity,
             });
+        }
+        if opening {
+            if let Some(leg) = order
+                .legs
+                .iter()
+                .find(|l| market.quote(&l.contract).is_none())
+            {
+                return Err(DenyReason::NoMarketData {
+                    contract: leg.contract.key(),
+                });
+            }
         }
         let mark = net_mark(&order.legs, market)
             .map_err(|contract| DenyReason::NoMarketData { contract })?;

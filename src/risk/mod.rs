@@ -8,3 +8,6 @@ pub mod state;
 pub use denial::DenyReason;
 pub use gate::{ApprovedOrder, OrderRisk, RiskEngine, RiskLimits, RiskState};
 pub use state::{StateChange, TradingState};
+
+#[cfg(test)]
+mod tests;
