@@ -90,3 +90,43 @@ fn sigkill_mid_run_then_restart_reconciles() {
         Some("ok")
     );
 }
+
+#[test]
+fn sigterm_finishes_the_cycle_in_flight_and_exits_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), &[]);
+    let child = Command::new(env!("CARGO_BIN_EXE_alphahive"))
+        .args([
+            "--config",
+            cfg.to_str().expect("utf8"),
+            "--cycles",
+            "100000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let db_path = dir.path().join("data").join("trades.db");
+    let db = db(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "runtime never ran a cycle");
+        if db_path.exists()
+            && db.int("SELECT count(*) AS n FROM sqlite_master WHERE name = 'cycles'") == 1
+            && db.int("SELECT count(*) AS n FROM cycles WHERE status = 'done'") >= 3
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "SIGTERM exits 0: {:?}", out.status);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("summary: cycles="));
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM cycles WHERE status != 'done'"),
+        0,
+        "the cycle in flight finished"
+    );
+}
