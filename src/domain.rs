@@ -254,3 +254,13 @@ pub struct Signal {
     /// Free-text reasoning.
     pub reasoning: String,
 }
+
+/// The legs that close `legs`: same contracts and ratios, opposite actions.
+pub fn closing_legs(legs: &[Leg]) -> Vec<Leg> {
+    legs.iter()
+        .map(|l| Leg {
+            action: l.action.opposite(),
+            ..l.clone()
+        })
+        .collect()
+}

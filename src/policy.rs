@@ -313,14 +313,7 @@ pub fn exit_order(
     client_order_id: String,
     cycle_id: i32,
 ) -> Option<OrderRequest> {
-    let legs: Vec<Leg> = pos
-        .legs
-        .iter()
-        .map(|l| Leg {
-            action: l.action.opposite(),
-            ..l.clone()
-        })
-        .collect();
+    let legs: Vec<Leg> = crate::domain::closing_legs(&pos.legs);
     let legs = repriced(&legs, m)?;
     let limit = net_mark(&legs, m).ok()?.round_dp(2);
     Some(OrderRequest {

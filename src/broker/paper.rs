@@ -507,14 +507,7 @@ fn venue_close(
     actor: &str,
     reasoning: &str,
 ) -> Result<Execution, StoreError> {
-    let legs: Vec<Leg> = pos
-        .legs
-        .iter()
-        .map(|l| Leg {
-            action: l.action.opposite(),
-            ..l.clone()
-        })
-        .collect();
+    let legs: Vec<Leg> = crate::domain::closing_legs(&pos.legs);
     let limit: Decimal = legs
         .iter()
         .zip(prices)

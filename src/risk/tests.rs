@@ -286,15 +286,7 @@ fn exits_pass_while_reducing_but_not_when_halted() {
     s.account.positions = vec![position("390")];
     s.order.intent = Intent::TakeProfit;
     s.order.position_id = Some("P-1".into());
-    s.order.legs = s
-        .order
-        .legs
-        .iter()
-        .map(|l| Leg {
-            action: l.action.opposite(),
-            ..l.clone()
-        })
-        .collect();
+    s.order.legs = crate::domain::closing_legs(&s.order.legs);
     s.order.limit_price = -s.order.limit_price;
     s.state.trading_state = TradingState::Reducing;
     let mut engine = RiskEngine::new(s.limits.clone(), s.state.clone());
@@ -318,15 +310,7 @@ fn an_exit_cannot_close_more_than_the_position() {
     s.order.intent = Intent::StopLoss;
     s.order.position_id = Some("P-1".into());
     s.order.quantity = 2;
-    s.order.legs = s
-        .order
-        .legs
-        .iter()
-        .map(|l| Leg {
-            action: l.action.opposite(),
-            ..l.clone()
-        })
-        .collect();
+    s.order.legs = crate::domain::closing_legs(&s.order.legs);
     s.order.limit_price = -s.order.limit_price;
     let mut engine = RiskEngine::new(s.limits, s.state);
     let r = engine
