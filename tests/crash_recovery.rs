@@ -4,7 +4,6 @@ mod common;
 
 use common::*;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 #[test]
 fn sigkill_mid_run_then_restart_reconciles() {
@@ -17,20 +16,15 @@ fn sigkill_mid_run_then_restart_reconciles() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let db_path = dir.path().join("data").join("trades.db");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let db = db(dir.path());
     // Wait until it has traded a while (fills exist), then kill it without warning.
-    loop {
-        assert!(Instant::now() < deadline, "runtime never produced fills");
-        if db_path.exists()
-            && db.int("SELECT count(*) AS n FROM sqlite_master WHERE name = 'fills'") == 1
-            && db.int("SELECT count(*) AS n FROM fills") >= 4
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        dir.path(),
+        "fills",
+        "SELECT count(*) AS n FROM fills",
+        4,
+        "runtime never produced fills",
+    );
+    let db = db(dir.path());
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 
@@ -106,19 +100,14 @@ fn sigterm_finishes_the_cycle_in_flight_and_exits_zero() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let db_path = dir.path().join("data").join("trades.db");
+    wait_until(
+        dir.path(),
+        "cycles",
+        "SELECT count(*) AS n FROM cycles WHERE status = 'done'",
+        3,
+        "runtime never ran a cycle",
+    );
     let db = db(dir.path());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "runtime never ran a cycle");
-        if db_path.exists()
-            && db.int("SELECT count(*) AS n FROM sqlite_master WHERE name = 'cycles'") == 1
-            && db.int("SELECT count(*) AS n FROM cycles WHERE status = 'done'") >= 3
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
     let out = child.wait_with_output().expect("wait");

@@ -123,8 +123,8 @@ fn position_mark(p: &PositionView, market: Option<&MarketSnapshot>) -> Decimal {
         .unwrap_or(p.mark)
 }
 
-/// Marks every open position, computes the account, and (when `record`) appends an
-/// `account_snapshots` row. One transaction.
+/// Marks every open position and computes the account; when `record`, persists the marks on
+/// the positions and appends an `account_snapshots` row. One transaction.
 pub fn mark_account(
     conn: &mut SqliteConnection,
     market: Option<&MarketSnapshot>,
@@ -141,13 +141,15 @@ pub fn mark_account(
             let qty = Decimal::from(p.quantity);
             p.unrealized_pnl = (p.entry_price - p.mark) * Decimal::ONE_HUNDRED * qty;
             value -= p.mark * Decimal::ONE_HUNDRED * qty;
-            diesel::update(positions::table.filter(positions::position_id.eq(&p.position_id)))
-                .set((
-                    positions::mark.eq(p.mark.to_string()),
-                    positions::unrealized_pnl.eq(p.unrealized_pnl.to_string()),
-                    positions::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
+            if record {
+                diesel::update(positions::table.filter(positions::position_id.eq(&p.position_id)))
+                    .set((
+                        positions::mark.eq(p.mark.to_string()),
+                        positions::unrealized_pnl.eq(p.unrealized_pnl.to_string()),
+                        positions::updated_at.eq(now()),
+                    ))
+                    .execute(conn)?;
+            }
             positions_out.push(p);
         }
         let equity = cash + value;

@@ -73,6 +73,22 @@ pub fn alphahive(args: &[&str]) -> Output {
         .expect("run alphahive")
 }
 
+/// Polls until `table` exists in the store under `dir` and `count_sql` (aliased `n`) reaches
+/// `min`; panics with `what` after 60 s.
+pub fn wait_until(dir: &Path, table: &str, count_sql: &str, min: i64, what: &str) {
+    let db_path = dir.join("data").join("trades.db");
+    let db = db(dir);
+    let exists = format!("SELECT count(*) AS n FROM sqlite_master WHERE name = '{table}'");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        if db_path.exists() && db.int(&exists) == 1 && db.int(count_sql) >= min {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Opens the store read-only-ish for assertions.
 pub fn db(dir: &Path) -> rusqlite_free::Db {
     rusqlite_free::Db(dir.join("data").join("trades.db"))
