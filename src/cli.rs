@@ -105,7 +105,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run => {
             let cfg = config::load(&cli.config)?;
             init_logging(cli.log_format);
-            run(cfg, cli.cycles, cli.log_format)
+            if cfg.watchdog.enabled {
+                crate::watchdog::spawn::ensure_watchdog(&cli.config, &cfg.watchdog.effective_socket(), &cfg.runtime.data_dir)?;
+            }
+            run(cfg, cli.config.clone(), cli.cycles, cli.log_format)
         }
         Command::Check => {
             let cfg = config::load(&cli.config)?;
@@ -116,7 +119,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             crate::report::print(&cfg, *json)
         }
         Command::Replay { .. } => bail!("replay: not available in this build (it arrives with the LLM swarm's recorded answers)"),
-        Command::Watchdog => bail!("watchdog: not available in this build; set watchdog.enabled = false"),
+        Command::Watchdog => {
+            let cfg = config::load(&cli.config)?;
+            init_logging(cli.log_format);
+            crate::watchdog::server::run(&cfg)
+        }
         Command::KillSwitch { reason } => {
             let cfg = config::load(&cli.config)?;
             init_logging(cli.log_format);
@@ -147,10 +154,12 @@ fn skill(name: Option<&str>, args: Option<&str>, list: bool) -> anyhow::Result<i
     Ok(0)
 }
 
-fn run(cfg: Config, cycles: Option<u64>, format: LogFormat) -> anyhow::Result<i32> {
-    if cfg.watchdog.enabled {
-        bail!("watchdog.enabled: the watchdog is not available in this build; set it to false");
-    }
+fn run(
+    cfg: Config,
+    config_path: PathBuf,
+    cycles: Option<u64>,
+    format: LogFormat,
+) -> anyhow::Result<i32> {
     let stop = Arc::new(AtomicBool::new(false));
     let system = actix::System::new();
     let result = system.block_on(async {
@@ -160,7 +169,7 @@ fn run(cfg: Config, cycles: Option<u64>, format: LogFormat) -> anyhow::Result<i3
             tracing::warn!(target: "alphahive::runtime", "signal received: finishing the cycle in flight");
             stop2.store(true, Ordering::SeqCst);
         });
-        crate::runtime::run(&cfg, cycles, Arc::clone(&stop)).await
+        crate::runtime::run(&cfg, Some(&config_path), cycles, Arc::clone(&stop)).await
     });
     let summary = result?;
     match format {

@@ -20,3 +20,4 @@ pub mod safety;
 pub mod skills;
 pub mod store;
 pub mod swarm;
+pub mod watchdog;

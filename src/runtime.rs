@@ -4,9 +4,12 @@
 use crate::actors::broker::Broker;
 use crate::actors::commander::{Commander, Peers};
 use crate::actors::messages::{CycleSummary, FlushMetrics, RunCycle};
+use crate::actors::messages::{GetRiskStatus, WatchdogStatus};
+use crate::actors::monitor::Heartbeat;
 use crate::actors::monitor::{Monitor, Pinger};
 use crate::actors::recorder::Recorder;
 use crate::actors::risk_gate::{RiskGate, REASON_KEY, STATE_KEY};
+use crate::actors::supervision::InjectWedge;
 use crate::actors::supervision::{supervise, Handle, Ping, RestartPolicy, SupervisionContext};
 use crate::actors::swarm_pool::SwarmPool;
 use crate::broker::paper::{self, PaperParams};
@@ -15,8 +18,10 @@ use crate::config::{ClockKind, Config, MarketKind, ProviderKind};
 use crate::market::synthetic::SyntheticMarket;
 use crate::policy::PolicyParams;
 use crate::risk::RiskLimits;
+use crate::safety::PID_KEY;
 use crate::store::models::{self, NewSafetyEvent};
 use crate::store::Store;
+use crate::watchdog::link::WatchdogLink;
 use actix::prelude::*;
 use anyhow::{bail, Context as _};
 use rust_decimal::Decimal;
@@ -48,6 +53,8 @@ pub struct Runtime {
     pub escalations: mpsc::UnboundedReceiver<String>,
     /// What the start-up reconcile found.
     pub reconcile: paper::ReconcileReport,
+    /// The heartbeat link, when the watchdog is enabled.
+    pub watchdog: Option<WatchdogLink>,
 }
 
 fn pinger<A>(h: &Handle<A>) -> Pinger
@@ -65,6 +72,15 @@ where
 
 /// Opens the store, reconciles the book, and starts every actor under supervision.
 pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
+    start_with(config, None).await
+}
+
+/// Like [`start`]; with `config_path`, a lost watchdog is respawned (at most every 10 s) with
+/// `alphahive watchdog --config <config_path>`.
+pub async fn start_with(
+    config: &Config,
+    config_path: Option<&std::path::Path>,
+) -> anyhow::Result<Runtime> {
     if config.market.kind != MarketKind::Synthetic {
         bail!("market.kind: only \"synthetic\" is available in this build");
     }
@@ -78,6 +94,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
             )
         })?
         .clone();
+    if config.broker.kind != crate::config::BrokerKind::Paper {
+        bail!("broker.kind: only \"paper\" is available in this build");
+    }
     if swarm_provider.kind != ProviderKind::Rules {
         bail!("swarm.provider: LLM providers are not wired into the swarm in this build; use a provider of kind \"rules\"");
     }
@@ -97,6 +116,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
                 let aborted = models::abort_running_cycles(c)?;
                 paper::ensure_account(c, &params)?;
                 let report = paper::reconcile(c)?;
+                models::set_state(c, PID_KEY, &std::process::id().to_string())?;
                 if aborted > 0 || !report.canceled.is_empty() || !report.filled.is_empty() {
                     let detail = format!(
                         "aborted_cycles={aborted} canceled={} filled={}",
@@ -200,6 +220,44 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
             sup.clone(),
         )
     };
+    let watchdog = config.watchdog.enabled.then(|| {
+        let risk = risk.clone();
+        let respawn: Option<crate::watchdog::link::Respawn> = config_path.map(|path| {
+            let path = path.to_path_buf();
+            let socket = config.watchdog.effective_socket();
+            let data_dir = config.runtime.data_dir.clone();
+            Arc::new(move || {
+                if let Err(e) = crate::watchdog::spawn::ensure_watchdog(&path, &socket, &data_dir) {
+                    tracing::error!(target: "alphahive::watchdog", error = %e, "cannot respawn the watchdog");
+                }
+            }) as crate::watchdog::link::Respawn
+        });
+        WatchdogLink::start(
+            config.watchdog.effective_socket(),
+            Arc::new(move |alive| {
+                let risk = risk.clone();
+                Box::pin(async move {
+                    let _ = risk.send(WatchdogStatus { alive }).await;
+                })
+            }),
+            respawn,
+        )
+    });
+    let heartbeat = watchdog.clone().map(|link| {
+        let risk = risk.clone();
+        let probe: crate::actors::monitor::StateProbe = Arc::new(move || {
+            let risk = risk.clone();
+            Box::pin(async move {
+                risk.send(GetRiskStatus)
+                    .await
+                    .ok()
+                    .map(|s| s.trading_state.to_string())
+            })
+        });
+        let every =
+            (config.watchdog.heartbeat_timeout() / 4).min(std::time::Duration::from_secs(1));
+        (Heartbeat { link, probe }, every)
+    });
     let monitor = {
         let stats = vec![
             Arc::clone(commander.stats()),
@@ -218,7 +276,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
         let interval = config.metrics.interval();
         supervise(
             "Monitor",
-            move |s| Monitor::new(stats.clone(), pingers.clone(), interval, s),
+            move |s| {
+                Monitor::new(
+                    stats.clone(),
+                    pingers.clone(),
+                    interval,
+                    heartbeat.clone(),
+                    s,
+                )
+            },
             sup,
         )
     };
@@ -233,6 +299,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
         shutting_down,
         escalations,
         reconcile,
+        watchdog,
     })
 }
 
@@ -287,12 +354,33 @@ pub enum RunError {
 /// Runs cycles until `max_cycles` (or `cycles` when given), a stop request, or an escalation.
 pub async fn run(
     config: &Config,
+    config_path: Option<&std::path::Path>,
     cycles: Option<u64>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<RunSummary> {
-    let mut rt = start(config).await?;
+    let mut rt = start_with(config, config_path).await?;
     let result = drive(config, &mut rt, cycles, stop).await;
     let _ = rt.monitor.send(FlushMetrics).await;
+    if result.is_ok() {
+        // A clean exit: the watchdog is told goodbye and exits too. After an escalation no
+        // goodbye is sent, so the watchdog applies `on_runtime_exit`.
+        if let Some(link) = &rt.watchdog {
+            if !link.goodbye().await {
+                tracing::warn!(target: "alphahive::watchdog", "the watchdog did not take the goodbye");
+            }
+        }
+        let _ = rt
+            .store
+            .call(|c| {
+                {
+                    use diesel::prelude::*;
+                    diesel::delete(crate::store::schema::runtime_state::table.find(PID_KEY))
+                        .execute(c)?;
+                }
+                Ok(())
+            })
+            .await;
+    }
     rt.shutting_down.store(true, Ordering::SeqCst);
     result
 }
@@ -314,6 +402,7 @@ pub async fn drive(
     let started = Instant::now();
     let mut sum = RunSummary::default();
     let mut last_summary: Option<CycleSummary> = None;
+    let fault = TestFault::from_env();
     let mut seq: u32 = 0;
     while limit.is_none_or(|n| u64::from(seq) < n) {
         if stop.load(Ordering::SeqCst) {
@@ -350,6 +439,15 @@ pub async fn drive(
             Err(e) => {
                 sum.failed_cycles += 1;
                 tracing::error!(target: "alphahive::runtime", seq, error = %e, "cycle lost with its actor; going on");
+            }
+        }
+        if let Some(f) = &fault {
+            if f.after_cycle == seq {
+                tracing::warn!(target: "alphahive::runtime", actor = %f.actor, "test fault: wedging an actor");
+                let risk = rt.risk.clone();
+                actix_rt::spawn(async move {
+                    let _ = risk.send(InjectWedge).await;
+                });
             }
         }
         if let Ok(detail) = rt.escalations.try_recv() {
@@ -417,5 +515,33 @@ async fn escalate(store: &Store, detail: &str) {
         .await;
     if let Err(e) = r {
         tracing::error!(target: "alphahive::runtime", error = %e, "cannot record the halt");
+    }
+}
+
+/// Test-only fault hook for process tests: `ALPHAHIVE_TEST_FAULT=wedge:RiskGate:N` wedges the
+/// risk gate's thread after cycle N, so a live process has an unresponsive actor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestFault {
+    /// The actor to wedge (only `RiskGate` is supported).
+    pub actor: String,
+    /// After this cycle.
+    pub after_cycle: u32,
+}
+
+impl TestFault {
+    /// Reads the hook from the environment; malformed values are ignored with a warning.
+    pub fn from_env() -> Option<TestFault> {
+        let v = std::env::var("ALPHAHIVE_TEST_FAULT").ok()?;
+        let parsed = match v.split(':').collect::<Vec<_>>().as_slice() {
+            ["wedge", actor @ "RiskGate", n] => n.parse().ok().map(|after_cycle| TestFault {
+                actor: actor.to_string(),
+                after_cycle,
+            }),
+            _ => None,
+        };
+        if parsed.is_none() {
+            tracing::warn!(target: "alphahive::runtime", value = %v, "ALPHAHIVE_TEST_FAULT ignored: expected wedge:RiskGate:N");
+        }
+        parsed
     }
 }

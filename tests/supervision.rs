@@ -16,7 +16,10 @@ fn a_panic_in_each_actor_restarts_it_with_state_intact() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config::load(&write_config(
         dir.path(),
-        &[("max_restarts = 3", "max_restarts = 10")],
+        &[
+            ("max_restarts = 3", "max_restarts = 10"),
+            ("enabled = true", "enabled = false"),
+        ],
     ))
     .expect("config");
     let sys = actix::System::new();
@@ -113,7 +116,10 @@ fn too_many_restarts_halt_trading_and_fail_the_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config::load(&write_config(
         dir.path(),
-        &[("max_restarts = 3", "max_restarts = 1")],
+        &[
+            ("max_restarts = 3", "max_restarts = 1"),
+            ("enabled = true", "enabled = false"),
+        ],
     ))
     .expect("config");
     let sys = actix::System::new();

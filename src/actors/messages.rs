@@ -228,3 +228,11 @@ pub struct FinishCycle {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct FlushMetrics;
+
+/// Heartbeat link → RiskGate: the watchdog was lost (`alive = false`) or answers again.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct WatchdogStatus {
+    /// Whether a watchdog answers.
+    pub alive: bool,
+}

@@ -92,6 +92,12 @@ impl ActorStats {
         self.push(|s| &mut s.handle_us, now.duration_since(started));
     }
 
+    /// The actor did its own work outside a message (a timer tick): it is alive now.
+    pub fn touch(&self) {
+        self.last_handled_us
+            .store(self.epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
+    }
+
     /// The actor was restarted: its old mailbox is gone.
     pub fn restarted(&self) {
         self.restarts.fetch_add(1, Ordering::Relaxed);
@@ -112,6 +118,22 @@ impl ActorStats {
         }
     }
 
+    /// Liveness figures without touching the metrics window (percentiles are left at 0).
+    pub fn liveness(&self) -> MetricsReport {
+        let last = self.last_handled_us.load(Ordering::Relaxed);
+        let now_us = self.epoch.elapsed().as_micros() as u64;
+        MetricsReport {
+            actor: self.name,
+            handled: self.handled.load(Ordering::Relaxed),
+            queued: self.queued.load(Ordering::Relaxed).max(0),
+            max_queued: self.max_queued.load(Ordering::Relaxed),
+            wait_p99_us: 0,
+            handle_p99_us: 0,
+            restarts: self.restarts(),
+            last_handled_ms_ago: now_us.saturating_sub(last) / 1000,
+        }
+    }
+
     /// Current figures; percentiles and max queued cover the window since the last report.
     pub fn report(&self) -> MetricsReport {
         let (wait, handle) = match self.samples.lock() {
@@ -120,17 +142,11 @@ impl ActorStats {
         };
         let queued = self.queued.load(Ordering::Relaxed).max(0);
         let max_queued = self.max_queued.swap(queued, Ordering::Relaxed).max(queued);
-        let last = self.last_handled_us.load(Ordering::Relaxed);
-        let now_us = self.epoch.elapsed().as_micros() as u64;
         MetricsReport {
-            actor: self.name,
-            handled: self.handled.load(Ordering::Relaxed),
-            queued,
             max_queued,
             wait_p99_us: wait,
             handle_p99_us: handle,
-            restarts: self.restarts(),
-            last_handled_ms_ago: now_us.saturating_sub(last) / 1000,
+            ..self.liveness()
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::broker::Broker;
 use super::messages::*;
 use super::metrics::ActorStats;
-use super::supervision::{Handle, InjectPanic, Ping, Supervised};
+use super::supervision::{Handle, InjectPanic, InjectWedge, Ping, Supervised};
 use crate::orders::{OrderEvent, OrderRequest, OrderStatus};
 use crate::risk::{DenyReason, RiskEngine, RiskLimits, RiskState, StateChange, TradingState};
 use crate::store::models::{self, NewOrder, NewSafetyEvent};
@@ -328,6 +328,38 @@ impl Handler<PositionsClosed> for RiskGate {
     }
 }
 
+/// Reason prefix of a REDUCING caused by a lost watchdog.
+pub const WATCHDOG_LOST: &str = "WATCHDOG_LOST";
+
+impl Handler<WatchdogStatus> for RiskGate {
+    type Result = ResponseActFuture<Self, ()>;
+    fn handle(&mut self, m: WatchdogStatus, _: &mut Context<Self>) -> Self::Result {
+        let state = self.engine.state().trading_state;
+        let ours = self.engine.state().state_reason.starts_with(WATCHDOG_LOST);
+        if !m.alive && state == TradingState::Active {
+            self.engine.transition(
+                TradingState::Reducing,
+                format!("{WATCHDOG_LOST}: no watchdog answers on the socket"),
+            );
+        } else if m.alive && state == TradingState::Reducing && ours {
+            self.engine
+                .transition(TradingState::Active, "watchdog answers again");
+        }
+        let changes = self.engine.take_changes();
+        let store = self.store.clone();
+        Box::pin(
+            async move {
+                if !changes.is_empty() {
+                    if let Err(e) = store.call(move |c| persist_changes(c, &changes)).await {
+                        tracing::error!(target: "alphahive::risk", error = %e, "cannot record trading state change");
+                    }
+                }
+            }
+            .into_actor(self),
+        )
+    }
+}
+
 impl Handler<GetRiskStatus> for RiskGate {
     type Result = RiskStatus;
     fn handle(&mut self, _: GetRiskStatus, _: &mut Context<Self>) -> RiskStatus {
@@ -347,6 +379,14 @@ impl Handler<Ping> for RiskGate {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
+impl Handler<InjectWedge> for RiskGate {
+    type Result = ();
+    fn handle(&mut self, _: InjectWedge, _: &mut Context<Self>) {
+        tracing::warn!(target: "alphahive::risk", "injected fault: RiskGate wedges its thread");
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
 impl Handler<InjectPanic> for RiskGate {
     type Result = ();
     fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
@@ -354,4 +394,4 @@ impl Handler<InjectPanic> for RiskGate {
     }
 }
 
-crate::enveloped!(RiskGate: ProposeOrder, PositionsClosed, GetRiskStatus, Ping, InjectPanic);
+crate::enveloped!(RiskGate: ProposeOrder, PositionsClosed, GetRiskStatus, WatchdogStatus, Ping, InjectPanic, InjectWedge);

@@ -67,6 +67,11 @@ macro_rules! enveloped {
 #[rtype(result = "()")]
 pub struct InjectPanic;
 
+/// Test hook: the actor blocks its thread (a wedged actor in a live process).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct InjectWedge;
+
 /// Liveness probe: the actor answers from its own mailbox.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]

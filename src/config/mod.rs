@@ -467,7 +467,7 @@ pub struct WatchdogConfig {
 impl Default for WatchdogConfig {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: true,
             socket: PathBuf::from("data_lake/watchdog.sock"),
             check_interval_s: 10.0,
             heartbeat_timeout_s: 60.0,
@@ -477,6 +477,18 @@ impl Default for WatchdogConfig {
 }
 
 impl WatchdogConfig {
+    /// The socket path to bind and connect: `socket`, or where that is longer than a Unix
+    /// socket path can be (108 bytes), a stable short path in the temp directory derived
+    /// from it, so a checkout in a deep directory still works.
+    pub fn effective_socket(&self) -> PathBuf {
+        if self.socket.as_os_str().len() <= 100 {
+            return self.socket.clone();
+        }
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.socket.as_os_str().as_encoded_bytes());
+        std::env::temp_dir().join(format!("alphahive-{}.sock", hex::encode(&digest[..8])))
+    }
+
     /// `check_interval_s` as a [`Duration`].
     pub fn check_interval(&self) -> Duration {
         secs(self.check_interval_s)

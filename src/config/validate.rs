@@ -6,9 +6,6 @@ use chrono::{Datelike, Weekday};
 
 use super::{Config, ProviderKind, Violation};
 
-/// Longest Unix socket path `sun_path` can hold (108 bytes including the NUL).
-const MAX_SOCKET_PATH_BYTES: usize = 107;
-
 /// Collects violations.
 #[derive(Default)]
 struct Checker {
@@ -295,20 +292,9 @@ impl Config {
 
         // [watchdog]
         let w = &self.watchdog;
-        if c.non_empty_path("watchdog.socket", &w.socket)
-            && w.enabled
-            && w.socket.as_os_str().len() > MAX_SOCKET_PATH_BYTES
-        {
-            c.fail(
-                "watchdog.socket",
-                format!(
-                    "expected a Unix socket path of at most {MAX_SOCKET_PATH_BYTES} bytes, \
-                     got {} bytes ({})",
-                    w.socket.as_os_str().len(),
-                    w.socket.display()
-                ),
-            );
-        }
+        // A path longer than a socket can hold is not an error: `effective_socket()` maps it
+        // to a short, stable path in the temp directory.
+        c.non_empty_path("watchdog.socket", &w.socket);
         c.positive("watchdog.check_interval_s", w.check_interval_s);
         if c.finite("watchdog.heartbeat_timeout_s", w.heartbeat_timeout_s)
             && w.check_interval_s.is_finite()
