@@ -90,6 +90,7 @@ impl OrderStatus {
         let next = match (self, event) {
             (S::Proposed, E::Deny) => S::Denied,
             (S::Proposed, E::Approve) => S::Approved,
+            (S::Proposed, E::Cancel) => S::Canceled,
             (S::Approved, E::Submit) => S::Submitted,
             (S::Approved, E::Cancel) => S::Canceled,
             (S::Submitted, E::Fill) => S::Filled,

@@ -4,6 +4,7 @@ use super::messages::*;
 use super::metrics::ActorStats;
 use super::supervision::{InjectPanic, Ping, Supervised};
 use crate::broker::{paper, AccountView, Execution};
+use crate::orders::OrderEvent;
 use crate::store::{models, Store};
 use actix::prelude::*;
 use std::sync::Arc;
@@ -100,7 +101,7 @@ impl Handler<Execute> for Broker {
             let coid = m.order.order().client_order_id.clone();
             store
                 .call(move |c| {
-                    models::set_order_status(c, &coid, "SUBMITTED")?;
+                    models::transition_order(c, &coid, OrderEvent::Submit)?;
                     paper::execute(c, &m.order, &m.snapshot, &params)
                 })
                 .await

@@ -6,6 +6,7 @@
 use super::{AccountView, Execution, LegFill, PositionView};
 use crate::domain::{Action, Intent, Leg, Structure};
 use crate::market::MarketSnapshot;
+use crate::orders::OrderEvent;
 use crate::risk::gate::{order_risk, to_dec};
 use crate::risk::ApprovedOrder;
 use crate::store::models::{self, dec, now, NewFill, PositionRow};
@@ -316,13 +317,15 @@ pub fn execute(
         if status == "FILLED" {
             return recorded_execution(conn, &order.client_order_id, order.intent);
         }
-        if status != "APPROVED" && status != "SUBMITTED" {
+        if status == "APPROVED" {
+            models::transition_order(conn, &order.client_order_id, OrderEvent::Submit)?;
+        } else if status != "SUBMITTED" {
             return Ok(rejected(order, &format!("order is {status}")));
         }
         let mut prices = Vec::new();
         for leg in &order.legs {
             let Some(mark) = market.mark(&leg.contract) else {
-                models::set_order_status(conn, &order.client_order_id, "REJECTED")?;
+                models::transition_order(conn, &order.client_order_id, OrderEvent::Reject)?;
                 return Ok(rejected(
                     order,
                     &format!("no quote for {}", leg.contract.key()),
@@ -342,7 +345,7 @@ pub fn execute(
                 match open.into_iter().find(|p| p.position_id == id) {
                     Some(p) if p.quantity >= order.quantity => Some(p),
                     _ => {
-                        models::set_order_status(conn, &order.client_order_id, "REJECTED")?;
+                        models::transition_order(conn, &order.client_order_id, OrderEvent::Reject)?;
                         return Ok(rejected(
                             order,
                             &format!("position {id} is not open for {}", order.quantity),
@@ -361,7 +364,7 @@ pub fn execute(
             params.commission_per_contract,
             order.market_ts,
         )?;
-        models::set_order_status(conn, &order.client_order_id, "FILLED")?;
+        models::transition_order(conn, &order.client_order_id, OrderEvent::Fill)?;
         let realized = match pos {
             None => {
                 open_position(conn, approved, &prices, net)?;
@@ -531,7 +534,8 @@ fn venue_close(
             limit_price: limit.to_string(),
             max_risk: "0".into(),
             capital_required: "0".into(),
-            status: "FILLED".into(),
+            // Venue-originated: it exists at the venue from the start, then fills.
+            status: "SUBMITTED".into(),
             deny_code: None,
             deny_reason: None,
             reasoning: Some(reasoning.to_string()),
@@ -550,6 +554,7 @@ fn venue_close(
         commission_per_contract,
         market_ts,
     )?;
+    models::transition_order(conn, coid, OrderEvent::Fill)?;
     let commission: Decimal = leg_fills.iter().map(|f| f.commission).sum();
     let realized = close_position(
         conn,
@@ -686,15 +691,12 @@ pub fn reconcile(conn: &mut SqliteConnection) -> Result<ReconcileReport, StoreEr
                 .count()
                 .get_result(conn)?;
             if n > 0 {
-                models::set_order_status(conn, &coid, "FILLED")?;
+                models::transition_order(conn, &coid, OrderEvent::Fill)?;
                 report.filled.push(coid);
             } else {
+                models::transition_order(conn, &coid, OrderEvent::Cancel)?;
                 diesel::update(orders::table.filter(orders::client_order_id.eq(&coid)))
-                    .set((
-                        orders::status.eq("CANCELED"),
-                        orders::deny_reason.eq("reconciled at restart: never reached the venue"),
-                        orders::updated_at.eq(now()),
-                    ))
+                    .set(orders::deny_reason.eq("reconciled at restart: never reached the venue"))
                     .execute(conn)?;
                 report.canceled.push(coid);
             }

@@ -36,6 +36,9 @@ pub enum StoreError {
     /// A value in the store could not be decoded.
     #[error("corrupt value in store: {0}")]
     Corrupt(String),
+    /// An order event its status does not accept (the transition table said no).
+    #[error("invalid order transition: {0}")]
+    Transition(String),
     /// File I/O (snapshots) failed.
     #[error("store I/O failed: {0}")]
     Io(#[from] std::io::Error),

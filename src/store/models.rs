@@ -197,16 +197,26 @@ pub fn insert_order(conn: &mut SqliteConnection, row: &NewOrder) -> Result<(), S
     Ok(())
 }
 
-/// Sets an order's status.
-pub fn set_order_status(
+/// Moves an order through the one transition table (`OrderStatus::apply`) and returns its
+/// new status; an event the current status does not accept is an error and changes nothing.
+pub fn transition_order(
     conn: &mut SqliteConnection,
     coid: &str,
-    status: &str,
-) -> Result<(), StoreError> {
+    event: crate::orders::OrderEvent,
+) -> Result<crate::orders::OrderStatus, StoreError> {
+    let current: String = orders::table
+        .filter(orders::client_order_id.eq(coid))
+        .select(orders::status)
+        .first(conn)?;
+    let from = crate::orders::OrderStatus::parse(&current)
+        .ok_or_else(|| StoreError::Corrupt(format!("order {coid} has status {current:?}")))?;
+    let to = from
+        .apply(event)
+        .map_err(|e| StoreError::Transition(format!("order {coid}: {e}")))?;
     diesel::update(orders::table.filter(orders::client_order_id.eq(coid)))
-        .set((orders::status.eq(status), orders::updated_at.eq(now())))
+        .set((orders::status.eq(to.as_str()), orders::updated_at.eq(now())))
         .execute(conn)?;
-    Ok(())
+    Ok(to)
 }
 
 /// True when an order with this client order id exists.
