@@ -36,12 +36,36 @@ fn the_store_refuses_transitions_the_table_does_not_have() {
     models::insert_order(&mut conn, &order("A-1", "APPROVED")).expect("insert");
 
     let early = models::transition_order(&mut conn, "A-1", OrderEvent::Fill);
-    assert!(matches!(early, Err(StoreError::Transition(_))), "no fill before submit: {early:?}");
-    assert_eq!(models::transition_order(&mut conn, "A-1", OrderEvent::Submit).expect("submit"), OrderStatus::Submitted);
-    assert_eq!(models::transition_order(&mut conn, "A-1", OrderEvent::Fill).expect("fill"), OrderStatus::Filled);
-    assert!(matches!(models::transition_order(&mut conn, "A-1", OrderEvent::Fill), Err(StoreError::Transition(_))), "no double fill");
-    assert!(matches!(models::transition_order(&mut conn, "A-1", OrderEvent::Cancel), Err(StoreError::Transition(_))), "filled is terminal");
-    assert_eq!(models::orders_in_status(&mut conn, &["FILLED"]).expect("query"), ["A-1"]);
+    assert!(
+        matches!(early, Err(StoreError::Transition(_))),
+        "no fill before submit: {early:?}"
+    );
+    assert_eq!(
+        models::transition_order(&mut conn, "A-1", OrderEvent::Submit).expect("submit"),
+        OrderStatus::Submitted
+    );
+    assert_eq!(
+        models::transition_order(&mut conn, "A-1", OrderEvent::Fill).expect("fill"),
+        OrderStatus::Filled
+    );
+    assert!(
+        matches!(
+            models::transition_order(&mut conn, "A-1", OrderEvent::Fill),
+            Err(StoreError::Transition(_))
+        ),
+        "no double fill"
+    );
+    assert!(
+        matches!(
+            models::transition_order(&mut conn, "A-1", OrderEvent::Cancel),
+            Err(StoreError::Transition(_))
+        ),
+        "filled is terminal"
+    );
+    assert_eq!(
+        models::orders_in_status(&mut conn, &["FILLED"]).expect("query"),
+        ["A-1"]
+    );
 
     // A duplicate client order id cannot be inserted at all.
     assert!(models::insert_order(&mut conn, &order("A-1", "APPROVED")).is_err());

@@ -274,3 +274,57 @@ fn the_kill_switch_works_with_and_without_a_running_runtime() {
         ["HALTED"]
     );
 }
+
+#[test]
+fn a_lost_watchdog_means_reducing_until_one_answers_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = watchdog_config(dir.path(), &[]);
+    let child = spawn_runtime(&cfg, &[]);
+    wait_until(
+        dir.path(),
+        "cycles",
+        "SELECT count(*) AS n FROM cycles WHERE status = 'done'",
+        3,
+        "no cycle ran",
+    );
+    let log = std::fs::read_to_string(dir.path().join("data/watchdog.log")).expect("watchdog.log");
+    let pid: i32 = log
+        .lines()
+        .find(|l| l.contains("watchdog listening"))
+        .and_then(|l| l.split("pid=").nth(1))
+        .and_then(|p| p.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .expect("watchdog pid in its log");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill watchdog");
+    let changes = |needle: &str| {
+        events(dir.path(), "TRADING_STATE_CHANGED")
+            .iter()
+            .any(|d| d.contains(needle))
+    };
+    within(
+        Duration::from_secs(10),
+        "REDUCING on a lost watchdog",
+        || changes("to=REDUCING reason=WATCHDOG_LOST"),
+    );
+    within(
+        Duration::from_secs(15),
+        "ACTIVE once a respawned watchdog answers",
+        || changes("to=ACTIVE reason=watchdog answers again"),
+    );
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    // The respawned watchdog took the goodbye and exited.
+    within(Duration::from_secs(5), "watchdog gone", || {
+        !socket_answers(dir.path())
+    });
+}
+
+fn socket_answers(dir: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(dir.join("wd.sock")).is_ok()
+}

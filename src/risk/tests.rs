@@ -358,3 +358,48 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A whole sequence of proposals, with restarts (the engine rebuilt from the state the
+    /// store would give back) in between: the day's trades, the total and per-underlying
+    /// exposure and every single order stay inside the limits; every denial has its code.
+    #[test]
+    fn sequences_with_restarts_never_breach_limits(
+        steps in proptest::collection::vec((1u32..4, 1u32..3, -30i64..30, proptest::bool::weighted(0.2)), 1..40)
+    ) {
+        let base = setup();
+        let limits = base.limits.clone();
+        let mut account = base.account.clone();
+        let mut engine = RiskEngine::new(limits.clone(), RiskState::default());
+        let mut approved = 0u32;
+        for (i, (qty, width, nudge_cents, restart)) in steps.into_iter().enumerate() {
+            if restart {
+                // What `load_state` rebuilds: counters and state, not the in-process id cache.
+                let s = engine.state().clone();
+                let reloaded = RiskState { seen_ids: Default::default(), ..s };
+                engine = RiskEngine::new(limits.clone(), reloaded);
+            }
+            let mut order = base.order.clone();
+            order.client_order_id = format!("S-{i}");
+            order.quantity = qty;
+            order.legs = vec![leg(Action::Sell, 90.0, 37), leg(Action::Buy, 90.0 - 5.0 * f64::from(width), 37)];
+            let mark = super::gate::net_mark(&order.legs, &base.market).expect("mark");
+            order.limit_price = (mark + Decimal::new(nudge_cents, 2)).round_dp(2);
+            match engine.check(&order, &account, &base.market, false) {
+                Ok(a) => {
+                    approved += 1;
+                    prop_assert!(a.risk().max_loss <= limits.max_risk_per_trade);
+                    prop_assert!(a.risk().capital <= limits.max_capital_per_trade);
+                    let mut p = position("0");
+                    p.position_id = order.client_order_id.clone();
+                    p.max_risk = a.risk().max_loss;
+                    account.positions.push(p);
+                    prop_assert!(account.total_exposure() <= limits.max_total_exposure);
+                    prop_assert!(account.exposure_in("NVDA") <= account.equity * limits.max_concentration);
+                }
+                Err(r) => prop_assert!(r.to_string().starts_with(r.code())),
+            }
+            prop_assert!(approved <= limits.max_daily_trades);
+        }
+    }
+}
