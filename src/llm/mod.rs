@@ -3,4 +3,8 @@
 //! [`rules`] is the deterministic baseline: it answers with the same JSON text an LLM would,
 //! so its answers go through the same [`crate::swarm::signal::parse_answer`] validation.
 
+pub mod anthropic;
+pub mod client;
+pub mod openai;
+pub mod resilience;
 pub mod rules;
