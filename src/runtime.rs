@@ -11,10 +11,11 @@ use crate::actors::recorder::Recorder;
 use crate::actors::risk_gate::{RiskGate, REASON_KEY, STATE_KEY};
 use crate::actors::supervision::InjectWedge;
 use crate::actors::supervision::{supervise, Handle, Ping, RestartPolicy, SupervisionContext};
-use crate::actors::swarm_pool::SwarmPool;
+use crate::actors::swarm_pool::{Answerer, SwarmPool, SwarmSetup};
 use crate::broker::paper::{self, PaperParams};
 use crate::clock::SimClock;
 use crate::config::{ClockKind, Config, MarketKind, ProviderKind};
+use crate::llm::client::{build_client, CallRecord, CallSink};
 use crate::market::synthetic::SyntheticMarket;
 use crate::policy::PolicyParams;
 use crate::risk::RiskLimits;
@@ -28,6 +29,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -97,9 +99,22 @@ pub async fn start_with(
     if config.broker.kind != crate::config::BrokerKind::Paper {
         bail!("broker.kind: only \"paper\" is available in this build");
     }
-    if swarm_provider.kind != ProviderKind::Rules {
-        bail!("swarm.provider: LLM providers are not wired into the swarm in this build; use a provider of kind \"rules\"");
-    }
+    // The LLM client is built (and its API key read) before anything is written.
+    let answerer = match swarm_provider.kind {
+        ProviderKind::Rules => Answerer::Rules,
+        ProviderKind::Anthropic | ProviderKind::Openai => {
+            let records: Arc<Mutex<Vec<CallRecord>>> = Arc::default();
+            let sink_records = Arc::clone(&records);
+            let sink: CallSink = Arc::new(move |r| {
+                if let Ok(mut v) = sink_records.lock() {
+                    v.push(r);
+                }
+            });
+            let client = build_client(&config.swarm.provider, &swarm_provider, Some(sink))
+                .map_err(|e| anyhow::anyhow!("llm.providers.{}: {e}", config.swarm.provider))?;
+            Answerer::Llm { client, records }
+        }
+    };
     let templates = Arc::new(crate::swarm::template::load_templates(
         &config.swarm.templates_dir,
     )?);
@@ -175,19 +190,18 @@ pub async fn start_with(
         )
     };
     let swarm = {
-        let name = config.swarm.provider.clone();
-        let kind = swarm_provider.kind;
+        let setup = SwarmSetup {
+            templates,
+            instances,
+            provider_name: config.swarm.provider.clone(),
+            answerer,
+            store: store.clone(),
+            max_concurrent: config.swarm.max_concurrent,
+            agent_timeout: config.swarm.agent_timeout(),
+        };
         supervise(
             "SwarmPool",
-            move |s| {
-                SwarmPool::new(
-                    Arc::clone(&templates),
-                    Arc::clone(&instances),
-                    name.clone(),
-                    kind,
-                    s,
-                )
-            },
+            move |s| SwarmPool::new(setup.clone(), s),
             sup.clone(),
         )
     };

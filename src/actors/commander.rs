@@ -154,7 +154,10 @@ async fn run_cycle(
         .collect();
     peers
         .recorder
-        .send(RecordSignals { rows })
+        .send(RecordSignals {
+            rows,
+            calls: report.calls.clone(),
+        })
         .await
         .map_err(e2s)??;
     w.summary.signals_ok = report.outcomes.iter().filter(|o| o.status == "ok").count() as u32;

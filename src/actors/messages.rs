@@ -81,11 +81,13 @@ pub struct AgentOutcome {
     pub latency_ms: f64,
 }
 
-/// SwarmPool → Commander: every agent's outcome.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, MessageResponse)]
+/// SwarmPool → Commander: every agent's outcome and every LLM HTTP call made.
+#[derive(Debug, Clone, Default, MessageResponse)]
 pub struct SwarmReport {
     /// One per enabled instance.
     pub outcomes: Vec<AgentOutcome>,
+    /// One `llm_calls` row per HTTP attempt.
+    pub calls: Vec<crate::store::models::NewLlmCall>,
 }
 
 /// Commander → RiskGate: decide on an order (and, if approved, execute it).
@@ -194,12 +196,14 @@ pub struct StartCycle {
     pub trading_state: String,
 }
 
-/// Commander → Recorder: the agents' outcomes.
+/// Commander → Recorder: the agents' outcomes and the LLM calls behind them.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<(), String>")]
 pub struct RecordSignals {
     /// Rows to insert.
     pub rows: Vec<NewSignal>,
+    /// `llm_calls` rows.
+    pub calls: Vec<crate::store::models::NewLlmCall>,
 }
 
 /// Anyone → Recorder: a safety event.

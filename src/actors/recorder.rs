@@ -4,7 +4,7 @@ use super::messages::*;
 use super::metrics::ActorStats;
 use super::supervision::{InjectPanic, Ping, Supervised};
 use crate::store::models::{self, NewCycle};
-use crate::store::schema::signals;
+use crate::store::schema::{llm_calls, signals};
 use crate::store::{snapshots, Store};
 use actix::prelude::*;
 use diesel::prelude::*;
@@ -65,10 +65,15 @@ impl Handler<RecordSignals> for Recorder {
         Box::pin(async move {
             store
                 .call(move |c| {
-                    diesel::insert_into(signals::table)
-                        .values(&m.rows)
-                        .execute(c)?;
-                    Ok(())
+                    c.immediate_transaction(|c| {
+                        diesel::insert_into(signals::table)
+                            .values(&m.rows)
+                            .execute(c)?;
+                        diesel::insert_into(llm_calls::table)
+                            .values(&m.calls)
+                            .execute(c)?;
+                        Ok(())
+                    })
                 })
                 .await
                 .map_err(|e| e.to_string())

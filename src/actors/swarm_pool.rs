@@ -1,45 +1,115 @@
-//! SwarmPool: asks every enabled strategy instance for a signal. Every answer goes through the
-//! same validation; anything invalid is a recorded abstention, never a neutral vote.
+//! SwarmPool: asks every enabled strategy instance for a signal, concurrently (at most
+//! `swarm.max_concurrent` at once, each under `swarm.agent_timeout_s`). Every answer — the rules
+//! baseline's or an LLM's — goes through the same validation; anything invalid, late or failed
+//! is a recorded abstention, timeout or error, never a vote. LLM answers are cached by the
+//! sha256 of (provider, model, system, prompt), so a re-run over the same inputs makes no calls.
 
 use super::messages::*;
 use super::metrics::ActorStats;
 use super::supervision::{InjectPanic, Ping, Supervised};
-use crate::config::ProviderKind;
+use crate::llm::client::{request_sha256, CallRecord, LlmClient, LlmRequest};
 use crate::market::MarketSnapshot;
+use crate::store::models::{self, NewLlmCall};
+use crate::store::Store;
 use crate::swarm::instance::Instance;
+use crate::swarm::render::RenderedPrompt;
 use crate::swarm::template::Template;
 use crate::swarm::{render, signal};
 use actix::prelude::*;
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Instant;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The system prompt every LLM agent gets (part of the cache key).
+pub const AGENT_SYSTEM: &str = "You are a strategy agent of an options paper-trading desk. Apply the strategy you are given to the market data exactly as written. Answer with one JSON object only, no prose.";
+
+/// Most tokens an agent may answer with.
+pub const AGENT_MAX_TOKENS: u32 = 1024;
+
+/// How the swarm's agents are answered.
+#[derive(Clone)]
+pub enum Answerer {
+    /// The deterministic baseline: each template's Rust evaluator.
+    Rules,
+    /// An LLM provider, with the sink's records collected per cycle.
+    Llm {
+        /// The client.
+        client: Arc<dyn LlmClient>,
+        /// Call records emitted by the client, drained after each swarm stage.
+        records: Arc<Mutex<Vec<CallRecord>>>,
+    },
+}
+
+/// The swarm's fixed setup, shared across restarts.
+#[derive(Clone)]
+pub struct SwarmSetup {
+    /// Loaded templates by name.
+    pub templates: Arc<BTreeMap<String, Template>>,
+    /// Loaded instances.
+    pub instances: Arc<Vec<Instance>>,
+    /// Provider config name.
+    pub provider_name: String,
+    /// Who answers.
+    pub answerer: Answerer,
+    /// The store (answer cache).
+    pub store: Store,
+    /// At most this many agents at once.
+    pub max_concurrent: usize,
+    /// Per-agent time limit.
+    pub agent_timeout: Duration,
+}
 
 /// The SwarmPool actor.
 pub struct SwarmPool {
-    templates: Arc<BTreeMap<String, Template>>,
-    instances: Arc<Vec<Instance>>,
-    provider_name: String,
-    provider_kind: ProviderKind,
+    setup: SwarmSetup,
     stats: Arc<ActorStats>,
 }
 
 impl SwarmPool {
-    /// A pool over loaded templates and instances, answered by the named provider.
-    pub fn new(
-        templates: Arc<BTreeMap<String, Template>>,
-        instances: Arc<Vec<Instance>>,
-        provider_name: String,
-        provider_kind: ProviderKind,
-        stats: Arc<ActorStats>,
-    ) -> Self {
-        SwarmPool {
-            templates,
-            instances,
-            provider_name,
-            provider_kind,
-            stats,
+    /// A pool over the setup.
+    pub fn new(setup: SwarmSetup, stats: Arc<ActorStats>) -> Self {
+        SwarmPool { setup, stats }
+    }
+}
+
+fn outcome(instance: &Instance, template: &str, provider: &str) -> AgentOutcome {
+    AgentOutcome {
+        instance_id: instance.id.clone(),
+        template: template.to_string(),
+        provider: provider.to_string(),
+        status: "error".into(),
+        signal: None,
+        reason: None,
+        detail: None,
+        raw: None,
+        prompt_sha256: None,
+        latency_ms: 0.0,
+    }
+}
+
+/// Validates a raw answer into the outcome (ok or abstain), keeping the raw text.
+fn judge(
+    mut out: AgentOutcome,
+    raw: String,
+    instance: &Instance,
+    template: &str,
+    snapshot: &MarketSnapshot,
+) -> AgentOutcome {
+    match signal::parse_answer(&raw, instance, template, snapshot) {
+        Ok(sig) => {
+            out.status = "ok".into();
+            out.signal = Some(sig);
+        }
+        Err(abst) => {
+            out.status = "abstain".into();
+            out.reason = Some(abst.reason);
+            out.detail = Some(abst.detail);
         }
     }
+    out.raw = Some(raw);
+    out
 }
 
 /// Asks one instance through the rules baseline and validates its answer.
@@ -50,18 +120,7 @@ pub fn consult_rules(
     provider: &str,
 ) -> AgentOutcome {
     let started = Instant::now();
-    let mut out = AgentOutcome {
-        instance_id: instance.id.clone(),
-        template: template.name.clone(),
-        provider: provider.to_string(),
-        status: "error".into(),
-        signal: None,
-        reason: None,
-        detail: None,
-        raw: None,
-        prompt_sha256: None,
-        latency_ms: 0.0,
-    };
+    let mut out = outcome(instance, &template.name, provider);
     let prompt = match render::render(template, instance, snapshot) {
         Ok(p) => p,
         Err(e) => {
@@ -71,28 +130,107 @@ pub fn consult_rules(
         }
     };
     out.prompt_sha256 = Some(prompt.sha256);
-    match crate::llm::rules::evaluate(&template.evaluator, instance, snapshot) {
+    let mut out = match crate::llm::rules::evaluate(&template.evaluator, instance, snapshot) {
         Err(e) => {
             out.reason = Some("EVALUATOR_FAILED".into());
             out.detail = Some(e.to_string());
+            out
         }
-        Ok(raw) => {
-            match signal::parse_answer(&raw, instance, &template.name, snapshot) {
-                Ok(sig) => {
-                    out.status = "ok".into();
-                    out.signal = Some(sig);
-                }
-                Err(abst) => {
-                    out.status = "abstain".into();
-                    out.reason = Some(abst.reason);
-                    out.detail = Some(abst.detail);
-                }
-            }
-            out.raw = Some(raw);
-        }
-    }
+        Ok(raw) => judge(out, raw, instance, &template.name, snapshot),
+    };
     out.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     out
+}
+
+/// Asks one instance through an LLM: cache, else one call under `timeout`; then validation.
+pub async fn consult_llm(
+    client: Arc<dyn LlmClient>,
+    store: Store,
+    prompt: RenderedPrompt,
+    instance: Arc<Instance>,
+    template: String,
+    snapshot: Arc<MarketSnapshot>,
+    timeout: Duration,
+) -> AgentOutcome {
+    let started = Instant::now();
+    let mut out = outcome(&instance, &template, client.provider());
+    out.prompt_sha256 = Some(prompt.sha256.clone());
+    let sha = request_sha256(
+        client.provider(),
+        client.model(),
+        AGENT_SYSTEM,
+        &prompt.text,
+    );
+    let cached = {
+        let sha = sha.clone();
+        store.call(move |c| models::cached_answer(c, &sha)).await
+    };
+    let raw = match cached {
+        Ok(Some((text, _, _))) => Ok(text),
+        _ => {
+            let req = LlmRequest {
+                system: AGENT_SYSTEM.into(),
+                prompt: prompt.text.clone(),
+                max_tokens: AGENT_MAX_TOKENS,
+                json_mode: true,
+            };
+            match tokio::time::timeout(timeout, client.complete(req)).await {
+                Err(_) => Err((
+                    "timeout",
+                    "AGENT_TIMEOUT".to_string(),
+                    format!("no answer within {:.1}s", timeout.as_secs_f64()),
+                )),
+                Ok(Err(e)) => Err(("error", "LLM_ERROR".to_string(), e.to_string())),
+                Ok(Ok(resp)) => {
+                    let (provider, model, text) = (
+                        client.provider().to_string(),
+                        client.model().to_string(),
+                        resp.text.clone(),
+                    );
+                    let tokens = (resp.input_tokens as i32, resp.output_tokens as i32);
+                    let sha = sha.clone();
+                    if let Err(e) = store
+                        .call(move |c| {
+                            models::cache_answer(c, &sha, &provider, &model, &text, tokens)
+                        })
+                        .await
+                    {
+                        tracing::warn!(target: "alphahive::swarm", error = %e, "cannot cache an answer");
+                    }
+                    Ok(resp.text)
+                }
+            }
+        }
+    };
+    let mut out = match raw {
+        Ok(text) => judge(out, text, &instance, &template, &snapshot),
+        Err((status, reason, detail)) => {
+            out.status = status.into();
+            out.reason = Some(reason);
+            out.detail = Some(detail);
+            out
+        }
+    };
+    out.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    out
+}
+
+fn call_row(r: CallRecord, cycle_id: i32, by_sha: &HashMap<String, String>) -> NewLlmCall {
+    NewLlmCall {
+        cycle_id: Some(cycle_id),
+        instance_id: by_sha.get(&r.request_sha256).cloned(),
+        provider: r.provider,
+        model: r.model,
+        request_sha256: r.request_sha256,
+        latency_ms: r.latency.as_secs_f64() * 1000.0,
+        input_tokens: r.input_tokens as i32,
+        output_tokens: r.output_tokens as i32,
+        cost: r.cost.to_string(),
+        status: r.status.as_str().to_string(),
+        error: r.error,
+        cached: false,
+        created_at: models::now(),
+    }
 }
 
 impl Actor for SwarmPool {
@@ -106,49 +244,79 @@ impl Supervised for SwarmPool {
 }
 
 impl Handler<ConsultSwarm> for SwarmPool {
-    type Result = SwarmReport;
+    type Result = ResponseFuture<SwarmReport>;
 
-    fn handle(&mut self, m: ConsultSwarm, _: &mut Context<Self>) -> SwarmReport {
-        let mut outcomes = Vec::new();
-        for instance in self.instances.iter().filter(|i| i.enabled) {
-            let Some(template) = self.templates.get(&instance.template) else {
-                outcomes.push(AgentOutcome {
-                    instance_id: instance.id.clone(),
-                    template: instance.template.clone(),
-                    provider: self.provider_name.clone(),
-                    status: "error".into(),
-                    signal: None,
-                    reason: Some("UNKNOWN_TEMPLATE".into()),
-                    detail: Some(format!("template {} is not loaded", instance.template)),
-                    raw: None,
-                    prompt_sha256: None,
-                    latency_ms: 0.0,
-                });
+    fn handle(&mut self, m: ConsultSwarm, _: &mut Context<Self>) -> Self::Result {
+        let setup = self.setup.clone();
+        let mut jobs: Vec<BoxFuture<'static, AgentOutcome>> = Vec::new();
+        let mut by_sha: HashMap<String, String> = HashMap::new();
+        for instance in setup.instances.iter().filter(|i| i.enabled) {
+            let Some(template) = setup.templates.get(&instance.template) else {
+                let mut o = outcome(instance, &instance.template, &setup.provider_name);
+                o.reason = Some("UNKNOWN_TEMPLATE".into());
+                o.detail = Some(format!("template {} is not loaded", instance.template));
+                jobs.push(futures::future::ready(o).boxed());
                 continue;
             };
-            let outcome = match self.provider_kind {
-                ProviderKind::Rules => {
-                    consult_rules(template, instance, &m.snapshot, &self.provider_name)
+            match &setup.answerer {
+                Answerer::Rules => {
+                    let o = consult_rules(template, instance, &m.snapshot, &setup.provider_name);
+                    jobs.push(futures::future::ready(o).boxed());
                 }
-                ProviderKind::Anthropic | ProviderKind::Openai => AgentOutcome {
-                    instance_id: instance.id.clone(),
-                    template: template.name.clone(),
-                    provider: self.provider_name.clone(),
-                    status: "error".into(),
-                    signal: None,
-                    reason: Some("PROVIDER_UNAVAILABLE".into()),
-                    detail: Some(
-                        "LLM providers are not wired into the swarm yet; use provider = \"rules\""
-                            .into(),
-                    ),
-                    raw: None,
-                    prompt_sha256: None,
-                    latency_ms: 0.0,
-                },
-            };
-            outcomes.push(outcome);
+                Answerer::Llm { client, .. } => {
+                    match render::render(template, instance, &m.snapshot) {
+                        Err(e) => {
+                            let mut o = outcome(instance, &template.name, &setup.provider_name);
+                            o.reason = Some("RENDER_FAILED".into());
+                            o.detail = Some(e.to_string());
+                            jobs.push(futures::future::ready(o).boxed());
+                        }
+                        Ok(prompt) => {
+                            let sha = request_sha256(
+                                client.provider(),
+                                client.model(),
+                                AGENT_SYSTEM,
+                                &prompt.text,
+                            );
+                            by_sha.insert(sha, instance.id.clone());
+                            jobs.push(
+                                consult_llm(
+                                    Arc::clone(client),
+                                    setup.store.clone(),
+                                    prompt,
+                                    Arc::new(instance.clone()),
+                                    template.name.clone(),
+                                    Arc::clone(&m.snapshot),
+                                    setup.agent_timeout,
+                                )
+                                .boxed(),
+                            );
+                        }
+                    }
+                }
+            }
         }
-        SwarmReport { outcomes }
+        let cycle_id = m.cycle_id;
+        Box::pin(async move {
+            let outcomes: Vec<AgentOutcome> = futures::stream::iter(jobs)
+                .buffered(setup.max_concurrent.max(1))
+                .collect()
+                .await;
+            let calls = match &setup.answerer {
+                Answerer::Llm { records, .. } => {
+                    let drained: Vec<CallRecord> = records
+                        .lock()
+                        .map(|mut v| std::mem::take(&mut *v))
+                        .unwrap_or_default();
+                    drained
+                        .into_iter()
+                        .map(|r| call_row(r, cycle_id, &by_sha))
+                        .collect()
+                }
+                Answerer::Rules => Vec::new(),
+            };
+            SwarmReport { outcomes, calls }
+        })
     }
 }
 

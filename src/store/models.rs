@@ -431,3 +431,74 @@ pub fn set_state(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<
         .execute(conn)?;
     Ok(())
 }
+
+/// An `llm_calls` row: one per HTTP attempt.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = llm_calls)]
+pub struct NewLlmCall {
+    /// Cycle.
+    pub cycle_id: Option<i32>,
+    /// The instance whose prompt it was.
+    pub instance_id: Option<String>,
+    /// Provider config name.
+    pub provider: String,
+    /// Model.
+    pub model: String,
+    /// sha256 of (provider, model, system, prompt).
+    pub request_sha256: String,
+    /// Attempt latency.
+    pub latency_ms: f64,
+    /// Prompt tokens.
+    pub input_tokens: i32,
+    /// Completion tokens.
+    pub output_tokens: i32,
+    /// Dollar cost.
+    pub cost: String,
+    /// Outcome.
+    pub status: String,
+    /// Error text (never contains the API key).
+    pub error: Option<String>,
+    /// Served from the cache (no HTTP call).
+    pub cached: bool,
+    /// Wall clock.
+    pub created_at: NaiveDateTime,
+}
+
+/// A cached answer: text and token counts.
+pub fn cached_answer(
+    conn: &mut SqliteConnection,
+    sha: &str,
+) -> Result<Option<(String, i32, i32)>, StoreError> {
+    Ok(llm_cache::table
+        .find(sha)
+        .select((
+            llm_cache::response_text,
+            llm_cache::input_tokens,
+            llm_cache::output_tokens,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores an answer under its request hash (first answer wins).
+pub fn cache_answer(
+    conn: &mut SqliteConnection,
+    sha: &str,
+    provider: &str,
+    model: &str,
+    text: &str,
+    tokens: (i32, i32),
+) -> Result<(), StoreError> {
+    diesel::insert_or_ignore_into(llm_cache::table)
+        .values((
+            llm_cache::request_sha256.eq(sha),
+            llm_cache::provider.eq(provider),
+            llm_cache::model.eq(model),
+            llm_cache::response_text.eq(text),
+            llm_cache::input_tokens.eq(tokens.0),
+            llm_cache::output_tokens.eq(tokens.1),
+            llm_cache::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

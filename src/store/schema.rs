@@ -176,7 +176,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    llm_cache (request_sha256) {
+        request_sha256 -> Text,
+        provider -> Text,
+        model -> Text,
+        response_text -> Text,
+        input_tokens -> Integer,
+        output_tokens -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    llm_cache,
     cycles,
     signals,
     llm_calls,

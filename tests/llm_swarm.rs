@@ -1,0 +1,194 @@
+//! The swarm against a local fake OpenAI-compatible server: a cycle where agents are answered
+//! well, with garbage, with errors, with rate limits and not at all still completes, records
+//! every agent's outcome and every HTTP call, trades nothing on an invalid answer, and never
+//! lets the API key reach the logs, the store or the snapshots.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "sk-test-SECRET-4c1d";
+
+fn completion(content: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "fake-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1200, "completion_tokens": 80}
+    }))
+}
+
+fn instance(dir: &Path, id: &str) {
+    let v = json!({"id": id, "template": "vol_sniper", "sector": "technology", "enabled": true,
+        "parameters": {"symbol_pool": ["NVDA", "AMD"], "min_iv_rank": 80, "max_delta_exposure": 0.30, "spread_width": 5}});
+    std::fs::write(dir.join(format!("{id}.json")), v.to_string()).expect("write instance");
+}
+
+#[tokio::test]
+async fn a_cycle_under_a_misbehaving_server_completes_and_records_everything() {
+    let server = MockServer::start().await;
+    let answer = json!({"target": "NVDA", "signal": "NO_TRADE", "confidence": 0.0, "params": {"legs": []}, "reasoning": "IV rank too low"}).to_string();
+    let routes: Vec<(&str, ResponseTemplate)> = vec![
+        ("agent_ok", completion(&answer)),
+        (
+            "agent_garbage",
+            completion("Sure! I think NVDA looks great, buy calls."),
+        ),
+        (
+            "agent_outside_pool",
+            completion(&answer.replace("NVDA", "GME")),
+        ),
+        (
+            "agent_error",
+            ResponseTemplate::new(500).set_body_string("boom"),
+        ),
+        (
+            "agent_limited",
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "0")
+                .set_body_string("slow down"),
+        ),
+        (
+            "agent_hang",
+            completion(&answer).set_delay(Duration::from_secs(5)),
+        ),
+    ];
+    for (id, resp) in &routes {
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(body_string_contains(*id))
+            .respond_with(resp.clone())
+            .mount(&server)
+            .await;
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inst = dir.path().join("instances");
+    std::fs::create_dir_all(&inst).expect("mkdir");
+    for (id, _) in &routes {
+        instance(&inst, id);
+    }
+    let provider = format!(
+        "[llm.providers.fake]\nkind = \"openai\"\nmodel = \"fake-model\"\nbase_url = \"{}/v1\"\napi_key_env = \"FAKE_LLM_KEY\"\ntimeout_s = 2\nmax_concurrency = 8\nmax_retries = 1\ninput_cost_per_mtok = 3.0\noutput_cost_per_mtok = 15.0\n\n[swarm]\nprovider = \"fake\"",
+        server.uri()
+    );
+    let cfg = write_config(
+        dir.path(),
+        &[
+            ("[swarm]\nprovider = \"rules\"", provider.as_str()),
+            ("agent_timeout_s = 30", "agent_timeout_s = 0.5"),
+            ("enabled = true", "enabled = false"),
+        ],
+    );
+    let text = std::fs::read_to_string(&cfg).expect("read");
+    let repo_instances = repo()
+        .join("swarm_intelligence/active_instances")
+        .display()
+        .to_string();
+    std::fs::write(
+        &cfg,
+        text.replace(&repo_instances, &inst.display().to_string()),
+    )
+    .expect("write");
+
+    let out = tokio::task::spawn_blocking({
+        let cfg = cfg.clone();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_alphahive"))
+                .args(["--config", cfg.to_str().expect("utf8"), "--cycles", "2"])
+                .env("FAKE_LLM_KEY", KEY)
+                .output()
+                .expect("run")
+        }
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+
+    let db = db(dir.path());
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM cycles WHERE status = 'done'"),
+        2
+    );
+    let status = |id: &str| {
+        db.texts(&format!("SELECT status || ':' || coalesce(reason, '') AS s FROM signals WHERE instance_id = '{id}' ORDER BY id"))
+    };
+    assert_eq!(status("agent_ok"), ["ok:", "ok:"]);
+    assert_eq!(
+        status("agent_garbage"),
+        ["abstain:INVALID_JSON", "abstain:INVALID_JSON"]
+    );
+    assert_eq!(
+        status("agent_outside_pool"),
+        ["abstain:TARGET_NOT_IN_POOL", "abstain:TARGET_NOT_IN_POOL"]
+    );
+    assert_eq!(
+        status("agent_error"),
+        ["error:LLM_ERROR", "error:LLM_ERROR"]
+    );
+    assert_eq!(
+        status("agent_limited"),
+        ["error:LLM_ERROR", "error:LLM_ERROR"]
+    );
+    assert_eq!(
+        status("agent_hang"),
+        ["timeout:AGENT_TIMEOUT", "timeout:AGENT_TIMEOUT"]
+    );
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM signals WHERE raw LIKE '%buy calls%'"),
+        2,
+        "raw text of an abstention is kept"
+    );
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM orders"),
+        0,
+        "no order from an invalid answer"
+    );
+
+    // One llm_calls row per HTTP attempt, with tokens and cost for the answered ones.
+    assert!(
+        db.int("SELECT count(*) AS n FROM llm_calls WHERE instance_id = 'agent_error'") >= 4,
+        "2 cycles x (1 + max_retries)"
+    );
+    assert_eq!(db.texts("SELECT cost AS s FROM llm_calls WHERE instance_id = 'agent_ok' AND status = 'ok' LIMIT 1"), ["0.0048"]);
+    assert!(db.int("SELECT count(*) AS n FROM llm_calls WHERE status != 'ok'") >= 6);
+
+    // The key went out in its header, and nowhere else.
+    let received = server.received_requests().await.expect("recorded");
+    assert!(received.iter().all(
+        |r| r.headers.get("authorization").and_then(|v| v.to_str().ok())
+            == Some(&*format!("Bearer {KEY}"))
+    ));
+    assert!(
+        !stdout.contains(KEY) && !stderr.contains(KEY),
+        "key in logs"
+    );
+    let db_bytes = std::fs::read(dir.path().join("data/trades.db")).expect("db");
+    assert!(
+        !String::from_utf8_lossy(&db_bytes).contains(KEY),
+        "key in store"
+    );
+    for p in db.texts("SELECT snapshot_path AS s FROM cycles") {
+        assert!(
+            !std::fs::read_to_string(p).expect("snapshot").contains(KEY),
+            "key in snapshot"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_api_key_is_a_clear_start_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider = "[llm.providers.fake]\nkind = \"openai\"\nmodel = \"m\"\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"ALPHAHIVE_UNSET_KEY_FOR_TEST\"\n\n[swarm]\nprovider = \"fake\"";
+    let cfg = write_config(dir.path(), &[("[swarm]\nprovider = \"rules\"", provider)]);
+    let out = alphahive(&["--config", cfg.to_str().expect("utf8"), "--cycles", "1"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ALPHAHIVE_UNSET_KEY_FOR_TEST"), "{stderr}");
+}
