@@ -105,9 +105,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run => {
             let cfg = config::load(&cli.config)?;
             init_logging(cli.log_format);
-            if cfg.watchdog.enabled {
-                crate::watchdog::spawn::ensure_watchdog(&cli.config, &cfg.watchdog.effective_socket(), &cfg.runtime.data_dir)?;
-            }
             run(cfg, cli.config.clone(), cli.cycles, cli.log_format)
         }
         Command::Check => {

@@ -151,6 +151,20 @@ pub async fn start_with(
         tracing::warn!(target: "alphahive::runtime", canceled = ?reconcile.canceled, filled = ?reconcile.filled, "reconciled orders left in flight");
     }
 
+    // The watchdog starts only once the config, the agents and the store are known good, so a
+    // run that fails to start never leaves a watchdog behind.
+    if let (true, Some(path)) = (config.watchdog.enabled, config_path) {
+        let (path, socket, data_dir) = (
+            path.to_path_buf(),
+            config.watchdog.effective_socket(),
+            config.runtime.data_dir.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            crate::watchdog::spawn::ensure_watchdog(&path, &socket, &data_dir)
+        })
+        .await
+        .context("watchdog start-up task failed")??;
+    }
     let shutting_down = Arc::new(AtomicBool::new(false));
     let (esc_tx, escalations) = mpsc::unbounded_channel();
     let sup = SupervisionContext {

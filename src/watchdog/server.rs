@@ -237,13 +237,11 @@ pub fn run(cfg: &Config) -> anyhow::Result<i32> {
         let outcome = loop {
             tokio::select! {
                 ev = rx.recv() => match ev {
-                    // The first peer is the runtime that spawned us (or the first to connect):
-                    // it is watched from now on, so one that never beats still times out.
-                    Some(Event::Connected(pid)) if watch.pid.is_none() => {
-                        watch.pid = Some(pid);
-                        watch.last_beat = Some(Instant::now());
+                    // A connection alone (a liveness probe, a runtime that failed to start)
+                    // is not a runtime to watch: the first heartbeat names it.
+                    Some(Event::Connected(pid)) => {
+                        tracing::debug!(target: "alphahive::watchdog", pid, "peer connected");
                     }
-                    Some(Event::Connected(_)) => {}
                     Some(Event::Frame(Frame::Goodbye { pid })) => {
                         tracing::info!(target: "alphahive::watchdog", pid, "runtime said goodbye; watchdog exits");
                         break Ok(0);
