@@ -115,7 +115,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let cfg = config::load(&cli.config)?;
             crate::report::print(&cfg, *json)
         }
-        Command::Replay { .. } => bail!("replay: not available in this build (it arrives with the LLM swarm's recorded answers)"),
+        Command::Replay { cycle } => {
+            let cfg = config::load(&cli.config)?;
+            crate::replay::print(&cfg, *cycle)
+        }
         Command::Watchdog => {
             let cfg = config::load(&cli.config)?;
             init_logging(cli.log_format);

@@ -13,6 +13,7 @@ pub mod llm;
 pub mod market;
 pub mod orders;
 pub mod policy;
+pub mod replay;
 pub mod report;
 pub mod risk;
 pub mod runtime;

@@ -334,3 +334,89 @@ pub fn exit_order(
         market_ts: m.ts,
     })
 }
+
+/// The client order id of the `n`th order of a cycle (stable, so replay reproduces it).
+pub fn client_order_id(cycle_id: i32, n: u32) -> String {
+    format!("AH-{cycle_id:07}-{n:02}")
+}
+
+/// One cycle's decisions from its inputs: exits for open positions first, then entries from
+/// the aggregated signals (one per underlying, at most `max_orders_per_cycle`, none inside the
+/// re-entry cooldown). Pure: the Commander and `replay` both call it.
+pub fn plan(
+    cycle_id: i32,
+    snapshot: &MarketSnapshot,
+    account: &AccountView,
+    outcomes: &[AgentOutcome],
+    params: &PolicyParams,
+) -> (Vec<Candidate>, Vec<Decision>) {
+    let mut decisions: Vec<Decision> = Vec::new();
+    let mut n = 0u32;
+    let mut next_id = || {
+        n += 1;
+        client_order_id(cycle_id, n)
+    };
+    for pos in &account.positions {
+        if let Some((intent, why)) = exit_rule(pos, snapshot, params) {
+            let order = exit_order(pos, snapshot, intent, &why, next_id(), cycle_id);
+            let reasoning = order
+                .as_ref()
+                .map(|o| o.reasoning.clone())
+                .unwrap_or_else(|| format!("{intent}: {why}; no quote to close"));
+            decisions.push(Decision {
+                kind: "EXIT".into(),
+                target: pos.underlying.clone(),
+                order,
+                reasoning,
+            });
+        }
+    }
+    let (candidates, skipped) = aggregate(outcomes, params);
+    decisions.extend(skipped);
+    let mut entries = 0u32;
+    let mut used = std::collections::BTreeSet::new();
+    for c in &candidates {
+        if entries >= params.max_orders_per_cycle {
+            decisions.push(skip(
+                &c.target,
+                format!(
+                    "{}: max_orders_per_cycle {} reached",
+                    c.reasoning, params.max_orders_per_cycle
+                ),
+            ));
+            continue;
+        }
+        if !used.insert(c.target.clone()) {
+            continue;
+        }
+        let recent = account
+            .positions
+            .iter()
+            .filter(|p| p.underlying == c.target)
+            .map(|p| p.opened_at)
+            .max();
+        if let Some(opened) = recent.filter(|t| snapshot.ts - *t < params.reentry_cooldown) {
+            decisions.push(skip(
+                &c.target,
+                format!(
+                    "{}: a position on {} opened at {opened}, inside the re-entry cooldown",
+                    c.reasoning, c.target
+                ),
+            ));
+            continue;
+        }
+        match size_entry(c, snapshot, account, params, next_id(), cycle_id) {
+            Ok(order) => {
+                entries += 1;
+                decisions.push(Decision {
+                    kind: "ENTRY".into(),
+                    target: c.target.clone(),
+                    reasoning: order.reasoning.clone(),
+                    order: Some(order),
+                });
+            }
+            Err(why) => decisions.push(skip(&c.target, format!("{}: {why}", c.reasoning))),
+        }
+    }
+    (candidates, decisions)
+}

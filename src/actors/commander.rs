@@ -9,11 +9,10 @@ use super::risk_gate::RiskGate;
 use super::supervision::{Handle, InjectPanic, Ping, Supervised};
 use super::swarm_pool::SwarmPool;
 use crate::market::{MarketData, MarketSnapshot};
-use crate::policy::{self, Decision, PolicyParams};
+use crate::policy::{self, PolicyParams};
 use crate::store::models::{CycleFinish, NewSignal};
 use actix::prelude::*;
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The other actors the Commander talks to.
@@ -163,83 +162,8 @@ async fn run_cycle(
     w.summary.signals_ok = report.outcomes.iter().filter(|o| o.status == "ok").count() as u32;
     w.summary.abstentions = report.outcomes.len() as u32 - w.summary.signals_ok;
 
-    let mut decisions: Vec<Decision> = Vec::new();
-    let mut n = 0u32;
-    let mut next_id = || {
-        n += 1;
-        format!("AH-{cycle_id:07}-{n:02}")
-    };
-    for pos in &account.positions {
-        if let Some((intent, why)) = policy::exit_rule(pos, &snapshot, &params) {
-            let order = policy::exit_order(pos, &snapshot, intent, &why, next_id(), cycle_id);
-            let reasoning = order
-                .as_ref()
-                .map(|o| o.reasoning.clone())
-                .unwrap_or_else(|| format!("{intent}: {why}; no quote to close"));
-            decisions.push(Decision {
-                kind: "EXIT".into(),
-                target: pos.underlying.clone(),
-                order,
-                reasoning,
-            });
-        }
-    }
-    let (candidates, skipped) = policy::aggregate(&report.outcomes, &params);
-    decisions.extend(skipped);
-    let mut entries = 0u32;
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    for c in &candidates {
-        if entries >= params.max_orders_per_cycle {
-            decisions.push(Decision {
-                kind: "SKIP".into(),
-                target: c.target.clone(),
-                order: None,
-                reasoning: format!(
-                    "{}: max_orders_per_cycle {} reached",
-                    c.reasoning, params.max_orders_per_cycle
-                ),
-            });
-            continue;
-        }
-        if !used.insert(c.target.clone()) {
-            continue;
-        }
-        let recent = account
-            .positions
-            .iter()
-            .filter(|p| p.underlying == c.target)
-            .map(|p| p.opened_at)
-            .max();
-        if let Some(opened) = recent.filter(|t| snapshot.ts - *t < params.reentry_cooldown) {
-            decisions.push(Decision {
-                kind: "SKIP".into(),
-                target: c.target.clone(),
-                order: None,
-                reasoning: format!(
-                    "{}: a position on {} opened at {opened}, inside the re-entry cooldown",
-                    c.reasoning, c.target
-                ),
-            });
-            continue;
-        }
-        match policy::size_entry(c, &snapshot, &account, &params, next_id(), cycle_id) {
-            Ok(order) => {
-                entries += 1;
-                decisions.push(Decision {
-                    kind: "ENTRY".into(),
-                    target: c.target.clone(),
-                    reasoning: order.reasoning.clone(),
-                    order: Some(order),
-                });
-            }
-            Err(why) => decisions.push(Decision {
-                kind: "SKIP".into(),
-                target: c.target.clone(),
-                order: None,
-                reasoning: format!("{}: {why}", c.reasoning),
-            }),
-        }
-    }
+    let (candidates, decisions) =
+        policy::plan(cycle_id, &snapshot, &account, &report.outcomes, &params);
 
     let mut verdicts = Vec::new();
     for d in &decisions {
