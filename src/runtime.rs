@@ -212,6 +212,8 @@ pub async fn start_with(
             store: store.clone(),
             max_concurrent: config.swarm.max_concurrent,
             agent_timeout: config.swarm.agent_timeout(),
+            budget: crate::actors::swarm_pool::Budget::from_config(&config.swarm),
+            spent_run: Arc::default(),
         };
         supervise(
             "SwarmPool",

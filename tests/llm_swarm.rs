@@ -192,3 +192,33 @@ async fn a_missing_api_key_is_a_clear_start_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ALPHAHIVE_UNSET_KEY_FOR_TEST"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_spent_budget_makes_agents_abstain_and_stops_calls() {
+    let server = MockServer::start().await;
+    let answer = json!({"target": "NVDA", "signal": "NO_TRADE", "confidence": 0.0, "params": {"legs": []}, "reasoning": "quiet"}).to_string();
+    Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(completion(&answer)).mount(&server).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inst = dir.path().join("instances");
+    std::fs::create_dir_all(&inst).expect("mkdir");
+    instance(&inst, "agent_thrifty");
+    let provider = format!(
+        "[llm.providers.fake]\nkind = \"openai\"\nmodel = \"fake-model\"\nbase_url = \"{}/v1\"\ninput_cost_per_mtok = 3.0\noutput_cost_per_mtok = 15.0\n\n[swarm]\nprovider = \"fake\"",
+        server.uri()
+    );
+    let cfg = write_config(
+        dir.path(),
+        &[("[swarm]\nprovider = \"rules\"", provider.as_str()), ("budget_usd_per_run = 0.0", "budget_usd_per_run = 0.001"), ("enabled = true", "enabled = false")],
+    );
+    let text = std::fs::read_to_string(&cfg).expect("read");
+    let repo_instances = repo().join("swarm_intelligence/active_instances").display().to_string();
+    std::fs::write(&cfg, text.replace(&repo_instances, &inst.display().to_string())).expect("write");
+    let cfg2 = cfg.clone();
+    let out = tokio::task::spawn_blocking(move || alphahive(&["--config", cfg2.to_str().expect("utf8"), "--cycles", "3"])).await.expect("join");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = db(dir.path());
+    let statuses = db.texts("SELECT status || ':' || coalesce(reason, '') AS s FROM signals ORDER BY id");
+    assert_eq!(statuses, ["ok:", "abstain:BUDGET_EXHAUSTED", "abstain:BUDGET_EXHAUSTED"]);
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 1, "no calls once the budget is spent");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("LLM budget spent"));
+}

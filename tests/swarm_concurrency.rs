@@ -113,6 +113,8 @@ async fn stage(agents: usize, max_concurrent: usize) -> (Duration, usize, usize)
         store,
         max_concurrent,
         agent_timeout: Duration::from_secs(5),
+        budget: Default::default(),
+        spent_run: Arc::default(),
     };
     let symbols: Vec<String> = ["NVDA", "AMD", "TSLA", "JPM", "BAC", "GS"]
         .iter()

@@ -59,6 +59,105 @@ pub struct SwarmSetup {
     pub max_concurrent: usize,
     /// Per-agent time limit.
     pub agent_timeout: Duration,
+    /// Spend caps.
+    pub budget: Budget,
+    /// Spend of this run so far (dollars, tokens), shared across restarts.
+    pub spent_run: Arc<Mutex<(rust_decimal::Decimal, u64)>>,
+}
+
+/// LLM spend caps from `[swarm]`; zero means no limit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Budget {
+    /// Dollars per run.
+    pub usd_per_run: rust_decimal::Decimal,
+    /// Dollars per trading day.
+    pub usd_per_day: rust_decimal::Decimal,
+    /// Tokens per run.
+    pub tokens_per_run: u64,
+    /// Tokens per trading day.
+    pub tokens_per_day: u64,
+}
+
+impl Budget {
+    /// From `[swarm]`.
+    pub fn from_config(s: &crate::config::SwarmConfig) -> Budget {
+        Budget {
+            usd_per_run: crate::risk::gate::to_dec(s.budget_usd_per_run),
+            usd_per_day: crate::risk::gate::to_dec(s.budget_usd_per_day),
+            tokens_per_run: s.budget_tokens_per_run,
+            tokens_per_day: s.budget_tokens_per_day,
+        }
+    }
+
+    /// Which cap, if any, the spend has reached.
+    pub fn exhausted(
+        &self,
+        run: (rust_decimal::Decimal, u64),
+        day: (rust_decimal::Decimal, u64),
+    ) -> Option<String> {
+        use rust_decimal::Decimal;
+        let caps = [
+            (
+                self.usd_per_run > Decimal::ZERO && run.0 >= self.usd_per_run,
+                format!(
+                    "run spend ${:.4} >= budget_usd_per_run ${}",
+                    run.0, self.usd_per_run
+                ),
+            ),
+            (
+                self.usd_per_day > Decimal::ZERO && day.0 >= self.usd_per_day,
+                format!(
+                    "day spend ${:.4} >= budget_usd_per_day ${}",
+                    day.0, self.usd_per_day
+                ),
+            ),
+            (
+                self.tokens_per_run > 0 && run.1 >= self.tokens_per_run,
+                format!(
+                    "run tokens {} >= budget_tokens_per_run {}",
+                    run.1, self.tokens_per_run
+                ),
+            ),
+            (
+                self.tokens_per_day > 0 && day.1 >= self.tokens_per_day,
+                format!(
+                    "day tokens {} >= budget_tokens_per_day {}",
+                    day.1, self.tokens_per_day
+                ),
+            ),
+        ];
+        caps.into_iter().find(|(hit, _)| *hit).map(|(_, why)| why)
+    }
+
+    fn any(&self) -> bool {
+        *self != Budget::default()
+    }
+}
+
+/// Dollars and tokens of LLM calls made by cycles on `day`.
+fn day_spend(
+    conn: &mut diesel::sqlite::SqliteConnection,
+    day: chrono::NaiveDate,
+) -> Result<(rust_decimal::Decimal, u64), crate::store::StoreError> {
+    use crate::store::schema::{cycles, llm_calls};
+    use diesel::prelude::*;
+    let start = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let end = start + chrono::Duration::days(1);
+    let rows: Vec<(String, i32, i32)> = llm_calls::table
+        .inner_join(cycles::table.on(llm_calls::cycle_id.eq(cycles::id.nullable())))
+        .filter(cycles::market_ts.ge(start).and(cycles::market_ts.lt(end)))
+        .select((
+            llm_calls::cost,
+            llm_calls::input_tokens,
+            llm_calls::output_tokens,
+        ))
+        .load(conn)?;
+    let mut out = (rust_decimal::Decimal::ZERO, 0u64);
+    for (cost, i, o) in rows {
+        out.0 += models::dec(&cost)?;
+        out.1 += (i.max(0) + o.max(0)) as u64;
+    }
+    Ok(out)
 }
 
 /// The SwarmPool actor.
@@ -249,6 +348,8 @@ impl Handler<ConsultSwarm> for SwarmPool {
     fn handle(&mut self, m: ConsultSwarm, _: &mut Context<Self>) -> Self::Result {
         let setup = self.setup.clone();
         let mut jobs: Vec<BoxFuture<'static, AgentOutcome>> = Vec::new();
+        // For LLM agents: who they are, so a spent budget turns them into abstentions.
+        let mut llm_agents: Vec<(usize, String, String)> = Vec::new();
         let mut by_sha: HashMap<String, String> = HashMap::new();
         for instance in setup.instances.iter().filter(|i| i.enabled) {
             let Some(template) = setup.templates.get(&instance.template) else {
@@ -279,6 +380,11 @@ impl Handler<ConsultSwarm> for SwarmPool {
                                 &prompt.text,
                             );
                             by_sha.insert(sha, instance.id.clone());
+                            llm_agents.push((
+                                jobs.len(),
+                                instance.id.clone(),
+                                template.name.clone(),
+                            ));
                             jobs.push(
                                 consult_llm(
                                     Arc::clone(client),
@@ -297,7 +403,34 @@ impl Handler<ConsultSwarm> for SwarmPool {
             }
         }
         let cycle_id = m.cycle_id;
+        let day = m.snapshot.date();
         Box::pin(async move {
+            if !llm_agents.is_empty() && setup.budget.any() {
+                let run = setup.spent_run.lock().map(|s| *s).unwrap_or_default();
+                let day_spent = setup
+                    .store
+                    .call(move |c| day_spend(c, day))
+                    .await
+                    .unwrap_or_default();
+                if let Some(why) = setup.budget.exhausted(run, day_spent) {
+                    tracing::warn!(target: "alphahive::swarm", %why, agents = llm_agents.len(), "LLM budget spent: agents abstain this cycle");
+                    for (idx, id, template) in &llm_agents {
+                        let o = AgentOutcome {
+                            instance_id: id.clone(),
+                            template: template.clone(),
+                            provider: setup.provider_name.clone(),
+                            status: "abstain".into(),
+                            signal: None,
+                            reason: Some("BUDGET_EXHAUSTED".into()),
+                            detail: Some(why.clone()),
+                            raw: None,
+                            prompt_sha256: None,
+                            latency_ms: 0.0,
+                        };
+                        jobs[*idx] = futures::future::ready(o).boxed();
+                    }
+                }
+            }
             let outcomes: Vec<AgentOutcome> = futures::stream::iter(jobs)
                 .buffered(setup.max_concurrent.max(1))
                 .collect()
@@ -308,6 +441,12 @@ impl Handler<ConsultSwarm> for SwarmPool {
                         .lock()
                         .map(|mut v| std::mem::take(&mut *v))
                         .unwrap_or_default();
+                    if let Ok(mut spent) = setup.spent_run.lock() {
+                        for r in &drained {
+                            spent.0 += r.cost;
+                            spent.1 += r.input_tokens + r.output_tokens;
+                        }
+                    }
                     drained
                         .into_iter()
                         .map(|r| call_row(r, cycle_id, &by_sha))

@@ -281,6 +281,14 @@ pub struct SwarmConfig {
     pub agent_timeout_s: f64,
     /// Minimum agent answers needed for a cycle to produce signals.
     pub min_quorum: usize,
+    /// LLM spend allowed per run, dollars (0 = no limit); once spent, agents abstain.
+    pub budget_usd_per_run: f64,
+    /// LLM spend allowed per trading day, dollars (0 = no limit).
+    pub budget_usd_per_day: f64,
+    /// LLM tokens (input + output) allowed per run (0 = no limit).
+    pub budget_tokens_per_run: u64,
+    /// LLM tokens (input + output) allowed per trading day (0 = no limit).
+    pub budget_tokens_per_day: u64,
 }
 
 impl Default for SwarmConfig {
@@ -292,6 +300,10 @@ impl Default for SwarmConfig {
             max_concurrent: 16,
             agent_timeout_s: 30.0,
             min_quorum: 1,
+            budget_usd_per_run: 0.0,
+            budget_usd_per_day: 0.0,
+            budget_tokens_per_run: 0,
+            budget_tokens_per_day: 0,
         }
     }
 }

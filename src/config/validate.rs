@@ -219,6 +219,8 @@ impl Config {
         c.at_least_one("swarm.max_concurrent", sw.max_concurrent as u64);
         c.positive("swarm.agent_timeout_s", sw.agent_timeout_s);
         c.at_least_one("swarm.min_quorum", sw.min_quorum as u64);
+        c.non_negative("swarm.budget_usd_per_run", sw.budget_usd_per_run);
+        c.non_negative("swarm.budget_usd_per_day", sw.budget_usd_per_day);
 
         // [commander]
         let cm = &self.commander;
