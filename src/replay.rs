@@ -125,13 +125,19 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
             o
         })
         .collect();
-    let (_, decisions) = plan(
+    let (_, mut decisions) = plan(
         cycle_id,
         &market,
         &account,
         &outcomes,
         &PolicyParams::from_config(cfg),
     );
+    // An LLM Commander's recorded choice is applied as it was made.
+    if let Ok(choice) =
+        serde_json::from_value::<crate::llm::commander::Choice>(snap["commander_choice"].clone())
+    {
+        decisions = crate::llm::commander::apply_choice(decisions, &choice);
+    }
     let replayed: Vec<OrderRequest> = decisions.into_iter().filter_map(|d| d.order).collect();
     let same_orders = serde_json::to_value(&replayed).ok() == serde_json::to_value(&recorded).ok();
     Ok(ReplayReport {

@@ -122,7 +122,49 @@ pub async fn start_with(
     crate::swarm::instance::validate_instances(&instances, &templates)?;
     let instances = Arc::new(instances);
 
+    let commander_provider = config
+        .llm
+        .provider(&config.commander.provider)
+        .with_context(|| {
+            format!(
+                "commander.provider: no provider named {}",
+                config.commander.provider
+            )
+        })?
+        .clone();
+    let commander_client = match commander_provider.kind {
+        ProviderKind::Rules => None,
+        ProviderKind::Anthropic | ProviderKind::Openai => {
+            let records: Arc<Mutex<Vec<CallRecord>>> = Arc::default();
+            let sink_records = Arc::clone(&records);
+            let sink: CallSink = Arc::new(move |r| {
+                if let Ok(mut v) = sink_records.lock() {
+                    v.push(r);
+                }
+            });
+            let client = build_client(&config.commander.provider, &commander_provider, Some(sink))
+                .map_err(|e| anyhow::anyhow!("llm.providers.{}: {e}", config.commander.provider))?;
+            let system = std::fs::read_to_string(&config.commander.prompt).with_context(|| {
+                format!(
+                    "commander.prompt: cannot read {}",
+                    config.commander.prompt.display()
+                )
+            })?;
+            let timeout = commander_provider.timeout() * (commander_provider.max_retries + 1);
+            Some((client, records, system, timeout))
+        }
+    };
     let store = Store::open(&config.runtime.data_dir)?;
+    let chooser =
+        commander_client.map(
+            |(client, records, system, timeout)| crate::llm::commander::Chooser {
+                client,
+                records,
+                system,
+                timeout,
+                store: store.clone(),
+            },
+        );
     let params = PaperParams::from_config(&config.broker);
     let reconcile = {
         let params = params.clone();
@@ -227,6 +269,7 @@ pub async fn start_with(
             risk: risk.clone(),
             broker: broker.clone(),
             recorder: recorder.clone(),
+            chooser: chooser.clone(),
         };
         let policy = PolicyParams::from_config(config);
         let symbols = config.market.symbols.clone();

@@ -197,7 +197,11 @@ async fn a_missing_api_key_is_a_clear_start_error() {
 async fn a_spent_budget_makes_agents_abstain_and_stops_calls() {
     let server = MockServer::start().await;
     let answer = json!({"target": "NVDA", "signal": "NO_TRADE", "confidence": 0.0, "params": {"legs": []}, "reasoning": "quiet"}).to_string();
-    Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(completion(&answer)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(completion(&answer))
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let inst = dir.path().join("instances");
     std::fs::create_dir_all(&inst).expect("mkdir");
@@ -208,17 +212,104 @@ async fn a_spent_budget_makes_agents_abstain_and_stops_calls() {
     );
     let cfg = write_config(
         dir.path(),
-        &[("[swarm]\nprovider = \"rules\"", provider.as_str()), ("budget_usd_per_run = 0.0", "budget_usd_per_run = 0.001"), ("enabled = true", "enabled = false")],
+        &[
+            ("[swarm]\nprovider = \"rules\"", provider.as_str()),
+            ("budget_usd_per_run = 0.0", "budget_usd_per_run = 0.001"),
+            ("enabled = true", "enabled = false"),
+        ],
     );
     let text = std::fs::read_to_string(&cfg).expect("read");
-    let repo_instances = repo().join("swarm_intelligence/active_instances").display().to_string();
-    std::fs::write(&cfg, text.replace(&repo_instances, &inst.display().to_string())).expect("write");
+    let repo_instances = repo()
+        .join("swarm_intelligence/active_instances")
+        .display()
+        .to_string();
+    std::fs::write(
+        &cfg,
+        text.replace(&repo_instances, &inst.display().to_string()),
+    )
+    .expect("write");
     let cfg2 = cfg.clone();
-    let out = tokio::task::spawn_blocking(move || alphahive(&["--config", cfg2.to_str().expect("utf8"), "--cycles", "3"])).await.expect("join");
+    let out = tokio::task::spawn_blocking(move || {
+        alphahive(&["--config", cfg2.to_str().expect("utf8"), "--cycles", "3"])
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = db(dir.path());
+    let statuses =
+        db.texts("SELECT status || ':' || coalesce(reason, '') AS s FROM signals ORDER BY id");
+    assert_eq!(
+        statuses,
+        [
+            "ok:",
+            "abstain:BUDGET_EXHAUSTED",
+            "abstain:BUDGET_EXHAUSTED"
+        ]
+    );
+    assert_eq!(
+        server.received_requests().await.expect("recorded").len(),
+        1,
+        "no calls once the budget is spent"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("LLM budget spent"));
+}
+
+/// A fake commander that picks the first candidate it is offered.
+struct PickFirst;
+
+impl wiremock::Respond for PickFirst {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let user = body["messages"][1]["content"].as_str().unwrap_or("{}");
+        let prompt: serde_json::Value = serde_json::from_str(user).unwrap_or_default();
+        let first = prompt["candidates"][0]["client_order_id"].clone();
+        completion(&json!({"chosen": [first], "reasoning": "first is best"}).to_string())
+    }
+}
+
+fn commander_day(server_uri: &str, dir: &Path) -> (std::process::Output, std::path::PathBuf) {
+    let provider = format!(
+        "[llm.providers.boss]\nkind = \"openai\"\nmodel = \"boss\"\nbase_url = \"{server_uri}/v1\"\nmax_retries = 0\n\n[commander]\nprovider = \"boss\""
+    );
+    let cfg = write_config(dir, &[("[commander]\nprovider = \"rules\"", provider.as_str()), ("enabled = true", "enabled = false")]);
+    let out = alphahive(&["--config", cfg.to_str().expect("utf8")]);
+    (out, cfg)
+}
+
+#[tokio::test]
+async fn an_llm_commander_only_chooses_among_sized_candidates() {
+    // Chooses the first candidate each time: trades happen, sized by code.
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(PickFirst).mount(&server).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uri = server.uri();
+    let d = dir.path().to_path_buf();
+    let (out, cfg) = tokio::task::spawn_blocking(move || commander_day(&uri, &d)).await.expect("join");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let db = db(dir.path());
-    let statuses = db.texts("SELECT status || ':' || coalesce(reason, '') AS s FROM signals ORDER BY id");
-    assert_eq!(statuses, ["ok:", "abstain:BUDGET_EXHAUSTED", "abstain:BUDGET_EXHAUSTED"]);
-    assert_eq!(server.received_requests().await.expect("recorded").len(), 1, "no calls once the budget is spent");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("LLM budget spent"));
+    assert!(db.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'") >= 1);
+    assert!(db.int("SELECT count(*) AS n FROM llm_calls WHERE instance_id = 'commander'") >= 1);
+    // Replay applies the recorded choice and reproduces the orders.
+    let first = db.texts("SELECT CAST(min(cycle_id) AS TEXT) AS s FROM orders WHERE intent = 'OPEN'")[0].clone();
+    let cfg2 = cfg.clone();
+    let r = tokio::task::spawn_blocking(move || alphahive(&["--config", cfg2.to_str().expect("utf8"), "replay", "--cycle", &first]))
+        .await
+        .expect("join");
+    assert!(String::from_utf8_lossy(&r.stdout).contains("same orders"), "{}", String::from_utf8_lossy(&r.stdout));
+
+    // An answer that invents an order: no new orders at all that day.
+    let liar = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(completion(&json!({"chosen": ["AH-9999999-99"], "reasoning": "trust me"}).to_string())).mount(&liar).await;
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let uri = liar.uri();
+    let d = dir2.path().to_path_buf();
+    let (out, _) = tokio::task::spawn_blocking(move || commander_day(&uri, &d)).await.expect("join");
+    assert!(out.status.success());
+    let db2 = common::db(dir2.path());
+    assert_eq!(db2.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'"), 0);
+    assert!(!liar.received_requests().await.expect("recorded").is_empty());
 }

@@ -26,6 +26,8 @@ pub struct Peers {
     pub broker: Handle<Broker>,
     /// The recorder.
     pub recorder: Handle<Recorder>,
+    /// The LLM that chooses among sized candidates (`commander.provider` of an LLM kind).
+    pub chooser: Option<crate::llm::commander::Chooser>,
 }
 
 /// The Commander actor.
@@ -162,8 +164,32 @@ async fn run_cycle(
     w.summary.signals_ok = report.outcomes.iter().filter(|o| o.status == "ok").count() as u32;
     w.summary.abstentions = report.outcomes.len() as u32 - w.summary.signals_ok;
 
-    let (candidates, decisions) =
+    let (candidates, mut decisions) =
         policy::plan(cycle_id, &snapshot, &account, &report.outcomes, &params);
+    let mut commander_choice = serde_json::Value::Null;
+    if let Some(ch) = &peers.chooser {
+        if decisions.iter().any(|d| d.kind == "ENTRY") {
+            let context = json!({
+                "market_ts": snapshot.ts,
+                "account": {"equity": account.equity, "cash": account.cash, "day_pnl": account.day_pnl, "open_positions": account.positions.len()},
+                "aggregated_signals": candidates,
+            });
+            let (choice, calls) =
+                crate::llm::commander::choose(ch, cycle_id, &decisions, context).await;
+            if !calls.is_empty() {
+                peers
+                    .recorder
+                    .send(RecordSignals {
+                        rows: vec![],
+                        calls,
+                    })
+                    .await
+                    .map_err(e2s)??;
+            }
+            commander_choice = serde_json::to_value(&choice).unwrap_or_default();
+            decisions = crate::llm::commander::apply_choice(decisions, &choice);
+        }
+    }
 
     let mut verdicts = Vec::new();
     for d in &decisions {
@@ -213,6 +239,7 @@ async fn run_cycle(
         "agents": report.outcomes,
         "candidates": candidates,
         "decisions": decisions,
+        "commander_choice": commander_choice,
         "verdicts": verdicts,
         "account_after": after.account,
         "risk": status,

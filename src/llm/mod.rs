@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod client;
+pub mod commander;
 pub mod openai;
 pub mod resilience;
 pub mod rules;
