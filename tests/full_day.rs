@@ -27,7 +27,7 @@ fn default_day_trades_records_and_appends() {
     );
     assert_eq!(
         db.int("SELECT count(*) AS n FROM signals"),
-        78 * 2,
+        78 * 4,
         "one row per agent per cycle"
     );
     assert!(

@@ -275,7 +275,13 @@ fn commander_day(server_uri: &str, dir: &Path) -> (std::process::Output, std::pa
     let provider = format!(
         "[llm.providers.boss]\nkind = \"openai\"\nmodel = \"boss\"\nbase_url = \"{server_uri}/v1\"\nmax_retries = 0\n\n[commander]\nprovider = \"boss\""
     );
-    let cfg = write_config(dir, &[("[commander]\nprovider = \"rules\"", provider.as_str()), ("enabled = true", "enabled = false")]);
+    let cfg = write_config(
+        dir,
+        &[
+            ("[commander]\nprovider = \"rules\"", provider.as_str()),
+            ("enabled = true", "enabled = false"),
+        ],
+    );
     let out = alphahive(&["--config", cfg.to_str().expect("utf8")]);
     (out, cfg)
 }
@@ -284,32 +290,65 @@ fn commander_day(server_uri: &str, dir: &Path) -> (std::process::Output, std::pa
 async fn an_llm_commander_only_chooses_among_sized_candidates() {
     // Chooses the first candidate each time: trades happen, sized by code.
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(PickFirst).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(PickFirst)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let uri = server.uri();
     let d = dir.path().to_path_buf();
-    let (out, cfg) = tokio::task::spawn_blocking(move || commander_day(&uri, &d)).await.expect("join");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (out, cfg) = tokio::task::spawn_blocking(move || commander_day(&uri, &d))
+        .await
+        .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let db = db(dir.path());
     assert!(db.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'") >= 1);
     assert!(db.int("SELECT count(*) AS n FROM llm_calls WHERE instance_id = 'commander'") >= 1);
     // Replay applies the recorded choice and reproduces the orders.
-    let first = db.texts("SELECT CAST(min(cycle_id) AS TEXT) AS s FROM orders WHERE intent = 'OPEN'")[0].clone();
+    let first = db
+        .texts("SELECT CAST(min(cycle_id) AS TEXT) AS s FROM orders WHERE intent = 'OPEN'")[0]
+        .clone();
     let cfg2 = cfg.clone();
-    let r = tokio::task::spawn_blocking(move || alphahive(&["--config", cfg2.to_str().expect("utf8"), "replay", "--cycle", &first]))
-        .await
-        .expect("join");
-    assert!(String::from_utf8_lossy(&r.stdout).contains("same orders"), "{}", String::from_utf8_lossy(&r.stdout));
+    let r = tokio::task::spawn_blocking(move || {
+        alphahive(&[
+            "--config",
+            cfg2.to_str().expect("utf8"),
+            "replay",
+            "--cycle",
+            &first,
+        ])
+    })
+    .await
+    .expect("join");
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("same orders"),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
 
     // An answer that invents an order: no new orders at all that day.
     let liar = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(completion(&json!({"chosen": ["AH-9999999-99"], "reasoning": "trust me"}).to_string())).mount(&liar).await;
+    Mock::given(method("POST"))
+        .respond_with(completion(
+            &json!({"chosen": ["AH-9999999-99"], "reasoning": "trust me"}).to_string(),
+        ))
+        .mount(&liar)
+        .await;
     let dir2 = tempfile::tempdir().expect("tempdir");
     let uri = liar.uri();
     let d = dir2.path().to_path_buf();
-    let (out, _) = tokio::task::spawn_blocking(move || commander_day(&uri, &d)).await.expect("join");
+    let (out, _) = tokio::task::spawn_blocking(move || commander_day(&uri, &d))
+        .await
+        .expect("join");
     assert!(out.status.success());
     let db2 = common::db(dir2.path());
-    assert_eq!(db2.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'"), 0);
+    assert_eq!(
+        db2.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'"),
+        0
+    );
     assert!(!liar.received_requests().await.expect("recorded").is_empty());
 }

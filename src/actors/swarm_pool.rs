@@ -288,14 +288,10 @@ pub async fn consult_llm(
                     );
                     let tokens = (resp.input_tokens as i32, resp.output_tokens as i32);
                     let sha = sha.clone();
-                    if let Err(e) = store
-                        .call(move |c| {
-                            models::cache_answer(c, &sha, &provider, &model, &text, tokens)
-                        })
-                        .await
-                    {
-                        tracing::warn!(target: "alphahive::swarm", error = %e, "cannot cache an answer");
-                    }
+                    // Not awaited: the agent's answer does not wait for the cache write.
+                    store.call_detached("cache an LLM answer", move |c| {
+                        models::cache_answer(c, &sha, &provider, &model, &text, tokens)
+                    });
                     Ok(resp.text)
                 }
             }
@@ -351,6 +347,7 @@ impl Handler<ConsultSwarm> for SwarmPool {
         // For LLM agents: who they are, so a spent budget turns them into abstentions.
         let mut llm_agents: Vec<(usize, String, String)> = Vec::new();
         let mut by_sha: HashMap<String, String> = HashMap::new();
+        let mut views: HashMap<Vec<String>, serde_json::Value> = HashMap::new();
         for instance in setup.instances.iter().filter(|i| i.enabled) {
             let Some(template) = setup.templates.get(&instance.template) else {
                 let mut o = outcome(instance, &instance.template, &setup.provider_name);
@@ -365,7 +362,11 @@ impl Handler<ConsultSwarm> for SwarmPool {
                     jobs.push(futures::future::ready(o).boxed());
                 }
                 Answerer::Llm { client, .. } => {
-                    match render::render(template, instance, &m.snapshot) {
+                    let view = views
+                        .entry(instance.symbol_pool())
+                        .or_insert_with_key(|pool| render::market_view(&m.snapshot, pool))
+                        .clone();
+                    match render::render_with_view(template, instance, &m.snapshot, view) {
                         Err(e) => {
                             let mut o = outcome(instance, &template.name, &setup.provider_name);
                             o.reason = Some("RENDER_FAILED".into());

@@ -133,6 +133,22 @@ impl Store {
             .map_err(|_| StoreError::JobPanicked(panic_note()))?
     }
 
+    /// Queues `f` on the writer thread without waiting; its error is logged. Jobs run in the
+    /// order they are queued, so a later `call` sees its effect.
+    pub fn call_detached<F>(&self, what: &'static str, f: F)
+    where
+        F: FnOnce(&mut SqliteConnection) -> Result<(), StoreError> + Send + 'static,
+    {
+        let queued = self.submit(f, move |r| {
+            if let Err(e) = r {
+                tracing::warn!(target: "alphahive::store", error = %e, what, "detached store job failed");
+            }
+        });
+        if let Err(e) = queued {
+            tracing::warn!(target: "alphahive::store", error = %e, what, "detached store job not queued");
+        }
+    }
+
     fn submit<R, F, D>(&self, f: F, deliver: D) -> Result<(), StoreError>
     where
         R: Send + 'static,

@@ -184,13 +184,22 @@ pub fn render(
     instance: &Instance,
     snapshot: &MarketSnapshot,
 ) -> Result<RenderedPrompt, SwarmError> {
+    let view = market_view(snapshot, &instance.symbol_pool());
+    render_with_view(template, instance, snapshot, view)
+}
+
+/// Like [`render`], with the instance pool's [`market_view`] already computed (instances that
+/// share a pool share one view).
+pub fn render_with_view(
+    template: &Template,
+    instance: &Instance,
+    snapshot: &MarketSnapshot,
+    view: Value,
+) -> Result<RenderedPrompt, SwarmError> {
     let mut ctx = instance.parameters.clone();
     ctx.insert("instance_id".into(), Value::from(instance.id.clone()));
     ctx.insert("sector".into(), Value::from(instance.sector.clone()));
-    ctx.insert(
-        "market_data".into(),
-        market_view(snapshot, &instance.symbol_pool()),
-    );
+    ctx.insert("market_data".into(), view);
     ctx.insert(
         "as_of".into(),
         Value::from(snapshot.ts.format("%Y-%m-%dT%H:%M:%S").to_string()),
@@ -319,7 +328,7 @@ mod tests {
         let templates = load_templates(&root.join("templates")).expect("templates");
         let instances = load_instances(&root.join("active_instances")).expect("instances");
         validate_instances(&instances, &templates).expect("valid");
-        assert_eq!(instances.len(), 2);
+        assert_eq!(instances.len(), 4);
         for inst in &instances {
             let snap = sample_snapshot(&inst.symbol_pool());
             let t = &templates[&inst.template];

@@ -1,10 +1,5 @@
-//! Deterministic rules evaluators: the baseline agent for rules mode.
+//! `vol_sniper`: sells out-of-the-money credit spreads with the trend when IV is rich.
 //!
-//! An evaluator answers with the JSON text an LLM would give for the same template, read from
-//! the same [`symbol_views`] data the prompt shows, so both go through
-//! [`parse_answer`](crate::swarm::signal::parse_answer) alike.
-//!
-//! # `vol_sniper`
 //! For each symbol of `symbol_pool`:
 //! 1. expiry: the chain expiry with 30–45 DTE closest to 37 (earlier on a tie); none → skip;
 //! 2. skip if the earnings date falls between the snapshot date and that expiry (inclusive);
@@ -23,36 +18,20 @@
 //! `min_iv_rank` is 100): 0.6 at the threshold, rising linearly to 1 at IV rank 100. With no
 //! candidate the answer is `NO_TRADE` on the first pool symbol with confidence 0.
 
-use crate::domain::{Action, Leg, OptionContract, Right, SignalParams, Structure};
+use super::{
+    core_figures, further_otm, leg, no_trade, otm_at_most_delta, param, pool_of, round, scan_pool,
+    trade_expiry,
+};
+use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
 use crate::swarm::instance::Instance;
-use crate::swarm::render::{symbol_views, ExpiryView, QuoteView, SymbolView};
+use crate::swarm::render::{QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
 use serde_json::json;
 
-/// Names of the known evaluators.
-pub const EVALUATORS: [&str; 1] = ["vol_sniper"];
-
-/// Runs the evaluator named `evaluator` for `instance` over `snapshot` and returns the answer
-/// as JSON text.
-pub fn evaluate(
-    evaluator: &str,
-    instance: &Instance,
-    snapshot: &MarketSnapshot,
-) -> Result<String, SwarmError> {
-    match evaluator {
-        "vol_sniper" => vol_sniper(instance, snapshot),
-        other => Err(SwarmError::UnknownEvaluator(other.to_string())),
-    }
-}
-
-/// Expiry window and target of `vol_sniper`.
-const MIN_DTE: i64 = 30;
-const MAX_DTE: i64 = 45;
-const TARGET_DTE: i64 = 37;
+/// Spread width when the instance does not set `spread_width`.
 const DEFAULT_SPREAD_WIDTH: f64 = 5.0;
-const EPS: f64 = 1e-9;
 
 struct VolSniperParams {
     min_iv_rank: f64,
@@ -68,31 +47,6 @@ struct Candidate {
     short: QuoteView,
     long: QuoteView,
     reasoning: String,
-}
-
-fn param(
-    instance: &Instance,
-    key: &str,
-    default: Option<f64>,
-    valid: impl Fn(f64) -> bool,
-    expected: &str,
-) -> Result<f64, SwarmError> {
-    let error = |message: String| SwarmError::Parameter {
-        instance: instance.id.clone(),
-        key: key.to_string(),
-        message,
-    };
-    let value = match (instance.parameters.get(key), default) {
-        (None, Some(d)) => d,
-        (None, None) => return Err(error("is required".into())),
-        (Some(v), _) => v
-            .as_f64()
-            .ok_or_else(|| error(format!("must be a number, got {v}")))?,
-    };
-    if !value.is_finite() || !valid(value) {
-        return Err(error(format!("must be {expected}, got {value}")));
-    }
-    Ok(value)
 }
 
 fn vol_sniper_params(instance: &Instance) -> Result<VolSniperParams, SwarmError> {
@@ -121,43 +75,20 @@ fn vol_sniper_params(instance: &Instance) -> Result<VolSniperParams, SwarmError>
     })
 }
 
-fn vol_sniper(instance: &Instance, snapshot: &MarketSnapshot) -> Result<String, SwarmError> {
+/// Runs `vol_sniper` for `instance` over `snapshot`: the answer as JSON text.
+pub fn evaluate(instance: &Instance, snapshot: &MarketSnapshot) -> Result<String, SwarmError> {
     let p = vol_sniper_params(instance)?;
-    let pool = instance.symbol_pool();
-    let Some(first) = pool.first() else {
-        return Err(SwarmError::Parameter {
-            instance: instance.id.clone(),
-            key: "symbol_pool".into(),
-            message: "must be a non-empty array of symbols".into(),
-        });
-    };
-    let views = symbol_views(snapshot, &pool);
-    let mut best: Option<Candidate> = None;
-    let mut notes = Vec::new();
-    for symbol in &pool {
-        let outcome = match views.get(symbol) {
-            None => Err("no market data".to_string()),
-            Some(view) => candidate(view, &p, snapshot.date()),
-        };
-        match outcome {
-            Ok(c) => {
-                notes.push(format!("{symbol}: qualifies with IV rank {:.1}", c.iv_rank));
-                if best.as_ref().is_none_or(|b| c.iv_rank > b.iv_rank) {
-                    best = Some(c);
-                }
-            }
-            Err(why) => notes.push(format!("{symbol}: {why}")),
-        }
-    }
+    let (pool, first) = pool_of(instance)?;
+    let (best, notes) = scan_pool(
+        snapshot,
+        &pool,
+        |view| candidate(view, &p, snapshot.date()),
+        |c| c.iv_rank,
+        |c| format!("qualifies with IV rank {:.1}", c.iv_rank),
+    );
     let answer = match best {
         Some(c) => trade_answer(c, &p, &notes),
-        None => json!({
-            "target": first,
-            "signal": Structure::NoTrade,
-            "confidence": 0,
-            "params": {"legs": []},
-            "reasoning": format!("No symbol qualifies. {}.", notes.join("; ")),
-        }),
+        None => no_trade(&first, &notes),
     };
     Ok(answer.to_string())
 }
@@ -168,26 +99,8 @@ fn candidate(
     p: &VolSniperParams,
     today: NaiveDate,
 ) -> Result<Candidate, String> {
-    let (Some(spot), Some(sma20), Some(rsi14), Some(iv_rank)) =
-        (view.spot, view.sma20, view.rsi14, view.iv_rank)
-    else {
-        return Err("incomplete market data".into());
-    };
-    let slice = view
-        .chain
-        .iter()
-        .filter(|e| (MIN_DTE..=MAX_DTE).contains(&e.dte))
-        .min_by_key(|e| ((e.dte - TARGET_DTE).abs(), e.dte))
-        .ok_or("no expiry with 30-45 DTE")?;
-    if let Some(earnings) = view
-        .earnings_date
-        .filter(|d| *d >= today && *d <= slice.expiry)
-    {
-        return Err(format!(
-            "earnings {earnings} on or before expiry {}",
-            slice.expiry
-        ));
-    }
+    let (spot, sma20, rsi14, iv_rank) = core_figures(view)?;
+    let slice = trade_expiry(view, today)?;
     if iv_rank < p.min_iv_rank {
         return Err(format!("IV rank {iv_rank:.1} < {}", p.min_iv_rank));
     }
@@ -202,9 +115,9 @@ fn candidate(
             "no trend signal (spot {spot:.2}, SMA20 {sma20:.2}, RSI14 {rsi14:.1})"
         ));
     };
-    let short = short_leg(slice, right, spot, p.max_delta)
+    let short = otm_at_most_delta(slice, right, spot, p.max_delta)
         .ok_or_else(|| format!("no OTM {} with |delta| <= {}", right.code(), p.max_delta))?;
-    let long = long_leg(slice, right, short.strike, p.spread_width).ok_or_else(|| {
+    let long = further_otm(slice, right, short.strike, p.spread_width).ok_or_else(|| {
         format!(
             "no {} strike {} or more beyond {}",
             right.code(),
@@ -231,41 +144,6 @@ fn candidate(
     })
 }
 
-/// The OTM quote of `right` with the largest |delta| not above `max_delta`.
-fn short_leg(slice: &ExpiryView, right: Right, spot: f64, max_delta: f64) -> Option<&QuoteView> {
-    slice
-        .quotes
-        .iter()
-        .filter(|q| q.right == right && q.delta.abs() <= max_delta + EPS)
-        .filter(|q| match right {
-            Right::Put => q.strike < spot,
-            Right::Call => q.strike > spot,
-        })
-        .max_by(|a, b| {
-            let by_delta = a.delta.abs().total_cmp(&b.delta.abs());
-            // On equal |delta| prefer the strike nearer to spot.
-            by_delta.then((b.strike - spot).abs().total_cmp(&(a.strike - spot).abs()))
-        })
-}
-
-/// The nearest quote of `right` at least `width` further OTM than `short_strike`.
-fn long_leg(slice: &ExpiryView, right: Right, short_strike: f64, width: f64) -> Option<&QuoteView> {
-    let same_side = slice.quotes.iter().filter(|q| q.right == right);
-    match right {
-        Right::Put => same_side
-            .filter(|q| q.strike <= short_strike - width + EPS)
-            .max_by(|a, b| a.strike.total_cmp(&b.strike)),
-        Right::Call => same_side
-            .filter(|q| q.strike >= short_strike + width - EPS)
-            .min_by(|a, b| a.strike.total_cmp(&b.strike)),
-    }
-}
-
-fn round(x: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (x * f).round() / f
-}
-
 /// Linear in IV rank: 0.6 at `min_iv_rank`, 1.0 at 100.
 fn confidence(iv_rank: f64, min_iv_rank: f64) -> f64 {
     if min_iv_rank >= 100.0 {
@@ -278,19 +156,11 @@ fn confidence(iv_rank: f64, min_iv_rank: f64) -> f64 {
 fn trade_answer(c: Candidate, p: &VolSniperParams, notes: &[String]) -> serde_json::Value {
     let width = (c.short.strike - c.long.strike).abs();
     let credit = round(c.short.mid - c.long.mid, 4);
-    let leg = |action, q: &QuoteView| Leg {
-        action,
-        contract: OptionContract {
-            symbol: c.symbol.clone(),
-            expiry: c.expiry,
-            strike: q.strike,
-            right: q.right,
-        },
-        quantity: 1,
-        price: q.mid,
-    };
     let params = SignalParams {
-        legs: vec![leg(Action::Sell, &c.short), leg(Action::Buy, &c.long)],
+        legs: vec![
+            leg(&c.symbol, c.expiry, Action::Sell, &c.short),
+            leg(&c.symbol, c.expiry, Action::Buy, &c.long),
+        ],
         max_risk: round((width - credit) * 100.0, 2),
         capital_required: round(width * 100.0, 2),
     };
@@ -320,6 +190,7 @@ fn trade_answer(c: Candidate, p: &VolSniperParams, notes: &[String]) -> serde_js
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::rules;
     use crate::swarm::signal::parse_answer;
     use crate::swarm::test_support::{in_days, instance, snapshot, underlying};
 
@@ -335,7 +206,7 @@ mod tests {
     fn sells_put_spread_at_delta_cap() {
         let snap = snapshot(vec![underlying("NVDA", 100.0)]);
         let inst = instance("tech", &["NVDA"], 80.0, 0.30);
-        let raw = evaluate("vol_sniper", &inst, &snap).expect("evaluates");
+        let raw = rules::evaluate("vol_sniper", &inst, &snap).expect("evaluates");
         let signal = parse_answer(&raw, &inst, "vol_sniper", &snap).expect("valid answer");
         assert_eq!(signal.signal, Structure::ShortPutSpread);
         let legs = &signal.params.legs;
@@ -358,14 +229,17 @@ mod tests {
             "{}",
             signal.reasoning
         );
-        assert_eq!(raw, evaluate("vol_sniper", &inst, &snap).expect("again"));
+        assert_eq!(
+            raw,
+            rules::evaluate("vol_sniper", &inst, &snap).expect("again")
+        );
     }
 
     #[test]
     fn picks_highest_iv_rank_and_follows_trend() {
         let snap = snapshot(vec![underlying("NVDA", 100.0), bearish("AMD", 95.0)]);
         let inst = instance("tech", &["NVDA", "AMD"], 80.0, 0.20);
-        let raw = evaluate("vol_sniper", &inst, &snap).expect("evaluates");
+        let raw = rules::evaluate("vol_sniper", &inst, &snap).expect("evaluates");
         let signal = parse_answer(&raw, &inst, "vol_sniper", &snap).expect("valid answer");
         assert_eq!(signal.target, "AMD");
         assert_eq!(signal.signal, Structure::ShortCallSpread);
@@ -385,7 +259,7 @@ mod tests {
         u.iv_rank = 50.0;
         let snap = snapshot(vec![u]);
         let inst = instance("tech", &["NVDA", "AMD"], 80.0, 0.30);
-        let raw = evaluate("vol_sniper", &inst, &snap).expect("evaluates");
+        let raw = rules::evaluate("vol_sniper", &inst, &snap).expect("evaluates");
         let signal = parse_answer(&raw, &inst, "vol_sniper", &snap).expect("valid NO_TRADE");
         assert_eq!(signal.signal, Structure::NoTrade);
         assert_eq!(signal.target, "NVDA");
@@ -409,7 +283,7 @@ mod tests {
         later.iv_rank = 81.0;
         let snap = snapshot(vec![earnings, overbought, later]);
         let inst = instance("tech", &["NVDA", "AMD", "TSLA"], 80.0, 0.30);
-        let raw = evaluate("vol_sniper", &inst, &snap).expect("evaluates");
+        let raw = rules::evaluate("vol_sniper", &inst, &snap).expect("evaluates");
         let signal = parse_answer(&raw, &inst, "vol_sniper", &snap).expect("valid");
         assert_eq!(signal.target, "TSLA");
         assert!(
@@ -425,16 +299,16 @@ mod tests {
         let snap = snapshot(vec![underlying("NVDA", 100.0)]);
         let inst = instance("tech", &["NVDA"], 80.0, 0.30);
         assert!(matches!(
-            evaluate("nope", &inst, &snap),
+            rules::evaluate("nope", &inst, &snap),
             Err(SwarmError::UnknownEvaluator(name)) if name == "nope"
         ));
         let mut no_delta = inst.clone();
         no_delta.parameters.remove("max_delta_exposure");
-        let err = evaluate("vol_sniper", &no_delta, &snap).expect_err("missing");
+        let err = rules::evaluate("vol_sniper", &no_delta, &snap).expect_err("missing");
         assert!(err.to_string().contains("max_delta_exposure"), "{err}");
         let mut default_width = inst;
         default_width.parameters.remove("spread_width");
-        assert!(evaluate("vol_sniper", &default_width, &snap).is_ok());
+        assert!(rules::evaluate("vol_sniper", &default_width, &snap).is_ok());
     }
 
     #[test]

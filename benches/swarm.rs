@@ -1,0 +1,93 @@
+//! The swarm stage against a local fake OpenAI-compatible server that answers every call after
+//! 500 ms: 50 agents with `max_concurrent` 50 (target ≤ 550 ms) and 10 (about 2.5 s).
+
+use actix::Actor;
+use alphahive::actors::messages::ConsultSwarm;
+use alphahive::actors::metrics::ActorStats;
+use alphahive::actors::swarm_pool::{Answerer, SwarmPool, SwarmSetup};
+use alphahive::config::{ProviderConfig, ProviderKind};
+use alphahive::llm::client::build_client;
+use alphahive::market::MarketData;
+use alphahive::store::Store;
+use alphahive::swarm::instance::Instance;
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bench_swarm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("swarm_stage_50_agents_500ms");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    for max_concurrent in [50usize, 10] {
+        group.bench_function(format!("max_concurrent_{max_concurrent}"), |b| {
+            b.iter_custom(|iters| {
+                let sys = actix::System::new();
+                sys.block_on(async move {
+                    let server = MockServer::start().await;
+                    let answer = json!({"target": "NVDA", "signal": "NO_TRADE", "confidence": 0.0, "params": {"legs": []}, "reasoning": "bench"}).to_string();
+                    Mock::given(wiremock::matchers::method("POST"))
+                        .respond_with(
+                            ResponseTemplate::new(200)
+                                .set_body_json(json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}], "usage": {"prompt_tokens": 10, "completion_tokens": 5}}))
+                                .set_delay(Duration::from_millis(500)),
+                        )
+                        .mount(&server)
+                        .await;
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    let cfg = ProviderConfig {
+                        kind: ProviderKind::Openai,
+                        model: "fake".into(),
+                        base_url: Some(format!("{}/v1", server.uri())),
+                        api_key_env: None,
+                        timeout_s: 5.0,
+                        max_concurrency: 64,
+                        max_retries: 0,
+                        input_cost_per_mtok: 0.0,
+                        output_cost_per_mtok: 0.0,
+                    };
+                    let base = alphahive::swarm::instance::load_instances(&repo().join("swarm_intelligence/active_instances")).expect("instances");
+                    let template = base.iter().find(|i| i.id == "tech_aggressive").expect("tech_aggressive").clone();
+                    let instances: Vec<Instance> = (0..50).map(|k| Instance { id: format!("agent_{k:02}"), ..template.clone() }).collect();
+                    let symbols: Vec<String> = ["NVDA", "AMD", "TSLA", "JPM", "BAC", "GS"].iter().map(|s| s.to_string()).collect();
+                    let mut market = alphahive::market::synthetic::SyntheticMarket::new(&symbols, 42, 0.04);
+                    let setup = SwarmSetup {
+                        templates: Arc::new(alphahive::swarm::template::load_templates(&repo().join("swarm_intelligence/templates")).expect("templates")),
+                        instances: Arc::new(instances),
+                        provider_name: "fake".into(),
+                        answerer: Answerer::Llm { client: build_client("fake", &cfg, None).expect("client"), records: Arc::default() },
+                        store: Store::open(dir.path()).expect("store"),
+                        max_concurrent,
+                        agent_timeout: Duration::from_secs(5),
+                        budget: Default::default(),
+                        spent_run: Arc::default(),
+                    };
+                    let pool = SwarmPool::new(setup, ActorStats::new("SwarmPool")).start();
+                    let mut total = Duration::ZERO;
+                    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 23).expect("date");
+                    for i in 0..iters {
+                        // A new market time each iteration: new prompts, no cache hits.
+                        let ts = day.and_hms_opt(9, 30, 0).expect("ts") + chrono::Duration::minutes(i as i64);
+                        let snapshot = Arc::new(market.snapshot(ts).expect("snapshot"));
+                        let t0 = Instant::now();
+                        let report = pool.send(ConsultSwarm { cycle_id: 1, snapshot }).await.expect("report");
+                        total += t0.elapsed();
+                        assert_eq!(report.outcomes.len(), 50);
+                    }
+                    total
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_swarm);
+criterion_main!(benches);
