@@ -291,7 +291,7 @@ impl Handler<RunCycle> for Commander {
                         ..Default::default()
                     };
                     let bytes = if snapshots_on {
-                        serde_json::to_vec_pretty(&w.snapshot).ok()
+                        serde_json::to_vec(&w.snapshot).ok()
                     } else {
                         None
                     };

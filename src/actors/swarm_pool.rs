@@ -211,7 +211,8 @@ fn judge(
     out
 }
 
-/// Asks one instance through the rules baseline and validates its answer.
+/// Asks one instance through the rules baseline and validates its answer (no prompt is
+/// rendered, so `prompt_sha256` stays empty).
 pub fn consult_rules(
     template: &Template,
     instance: &Instance,
@@ -219,17 +220,11 @@ pub fn consult_rules(
     provider: &str,
 ) -> AgentOutcome {
     let started = Instant::now();
+    // No prompt is rendered: the evaluator reads the same market view a prompt would carry
+    // (`render::symbol_views`), and rendering dominated a rules cycle's CPU. `alphahive check`
+    // renders every instance's template; the LLM path renders for real.
     let mut out = outcome(instance, &template.name, provider);
-    let prompt = match render::render(template, instance, snapshot) {
-        Ok(p) => p,
-        Err(e) => {
-            out.reason = Some("RENDER_FAILED".into());
-            out.detail = Some(e.to_string());
-            return out;
-        }
-    };
-    out.prompt_sha256 = Some(prompt.sha256);
-    let mut out = match crate::llm::rules::evaluate(&template.evaluator, instance, snapshot) {
+    out = match crate::llm::rules::evaluate(&template.evaluator, instance, snapshot) {
         Err(e) => {
             out.reason = Some("EVALUATOR_FAILED".into());
             out.detail = Some(e.to_string());

@@ -19,7 +19,9 @@ pub fn snapshot_path(data_dir: &Path, date: chrono::NaiveDate, cycle_id: i32) ->
         .join(format!("{cycle_id}.json"))
 }
 
-/// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync the directory.
+/// Writes `bytes` to `path` atomically: a temp file beside it, fsync (fdatasync), rename. A
+/// reader sees the old file or the whole new one, never a part. The directory entry is as
+/// durable as the store's own commits (`synchronous = NORMAL`): it survives a process crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().ok_or_else(|| {
         StoreError::Corrupt(format!("snapshot path {} has no parent", path.display()))
@@ -34,10 +36,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        f.sync_data()?;
     }
     fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()?;
     Ok(())
 }
 

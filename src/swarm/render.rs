@@ -14,7 +14,8 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub use super::sample::sample_snapshot;
 
@@ -174,6 +175,34 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then(|| (x * 1e4).round() / 1e4)
 }
 
+/// The template compiled once per (name, body) and shared: rendering is on every
+/// agent's path every cycle, compiling is not.
+fn compiled(template: &Template) -> Result<Arc<Environment<'static>>, minijinja::Error> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Environment<'static>>>>> = OnceLock::new();
+    // Keyed by the body itself (hashed), not by the loader's sha, so a hand-built template
+    // never collides with another of the same name.
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        template.body.hash(&mut h);
+        format!("{}:{:016x}", template.name, h.finish())
+    };
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(env) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(env);
+    }
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_keep_trailing_newline(true);
+    env.add_template_owned(template.name.clone(), template.body.clone())?;
+    let env = Arc::new(env);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, Arc::clone(&env));
+    }
+    Ok(env)
+}
+
 /// Renders `template` for `instance` over `snapshot`, with undefined variables as errors.
 ///
 /// Context: every instance parameter at top level, plus `instance_id`, `sector`,
@@ -205,17 +234,14 @@ pub fn render_with_view(
         Value::from(snapshot.ts.format("%Y-%m-%dT%H:%M:%S").to_string()),
     );
 
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_keep_trailing_newline(true);
     let error = |message: String| SwarmError::Render {
         template: template.name.clone(),
         instance: instance.id.clone(),
         message,
     };
+    let env = compiled(template).map_err(|e| error(e.to_string()))?;
     let tmpl = env
-        .template_from_named_str(&template.name, &template.body)
+        .get_template(&template.name)
         .map_err(|e| error(e.to_string()))?;
     let text = tmpl.render(&ctx).map_err(|e| {
         let mut message = e.to_string();
