@@ -200,3 +200,44 @@ fn time_exit_then_expiry_settlement() {
         .all(|f| f.commission == Decimal::ZERO));
     ledger_reconciles(&mut conn, start);
 }
+
+#[test]
+fn the_fill_model_prices_against_us_and_resting_limits_may_not_fill() {
+    let day0 = NaiveDate::from_ymd_opt(2026, 3, 23).expect("date");
+    let run = |model: alphahive::config::FillModel, p: f64| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = pool::connect(&dir.path().join("trades.db")).expect("db");
+        pool::run_migrations(&mut conn).expect("migrate");
+        let mut cfg = Config::default();
+        cfg.broker.fill_model = model;
+        cfg.broker.limit_fill_probability = p;
+        paper::ensure_account(&mut conn, &PaperParams::from_config(&cfg.broker)).expect("account");
+        let mut market = SyntheticMarket::new(&cfg.market.symbols, cfg.market.seed, 0.04);
+        let m0 = snapshot_at(&mut market, day0);
+        let x = open_spread(&mut conn, &cfg, &m0, "T-F");
+        let status: Vec<String> = {
+            use alphahive::store::schema::orders;
+            use diesel::prelude::*;
+            orders::table
+                .select(orders::status)
+                .load(&mut conn)
+                .expect("status")
+        };
+        (x, status)
+    };
+    let (mid, _) = run(alphahive::config::FillModel::Mid, 1.0);
+    let (wide, _) = run(alphahive::config::FillModel::HalfSpread, 1.0);
+    assert_eq!(mid.status, "FILLED");
+    assert_eq!(wide.status, "FILLED");
+    assert!(
+        wide.net_price < mid.net_price,
+        "paying half the spread collects less credit: {} vs {}",
+        wide.net_price,
+        mid.net_price
+    );
+    // The limit is the mark, which slippage makes unreachable: with p = 0 it never fills.
+    let (never, status) = run(alphahive::config::FillModel::Mid, 0.0);
+    assert_eq!(never.status, "CANCELED");
+    assert_eq!(status, ["CANCELED"]);
+    assert!(never.fills.is_empty());
+}

@@ -26,12 +26,21 @@ pub struct PaperParams {
     pub slippage_per_share: Decimal,
     /// Cash the account starts with.
     pub starting_cash: Decimal,
+    /// How fills are priced.
+    pub fill_model: crate::config::FillModel,
+    /// Fraction of the half-spread paid under `half_spread`.
+    pub fill_k: Decimal,
+    /// Chance that a limit better than the model's fill price fills (at the limit).
+    pub limit_fill_probability: f64,
 }
 
 impl PaperParams {
     /// From `[broker]`.
     pub fn from_config(b: &crate::config::BrokerConfig) -> PaperParams {
         PaperParams {
+            fill_model: b.fill_model,
+            fill_k: to_dec(b.fill_k),
+            limit_fill_probability: b.limit_fill_probability,
             commission_per_contract: to_dec(b.commission_per_contract),
             slippage_per_share: to_dec(b.slippage_per_share),
             starting_cash: to_dec(b.starting_cash),
@@ -190,12 +199,50 @@ pub fn mark_account(
     })
 }
 
-/// Per-share fill price of one leg: mark moved by slippage against us, never below zero.
-fn fill_price(action: Action, mark: Decimal, slippage: Decimal) -> Decimal {
+/// Per-share fill price of one leg under the fill model: the mark, moved against us by
+/// `fill_k` × half the quoted spread (`half_spread` model, listed contracts) and by the
+/// slippage; never below zero. `None` when the contract has no mark.
+fn leg_fill_price(
+    action: Action,
+    contract: &crate::domain::OptionContract,
+    market: &MarketSnapshot,
+    params: &PaperParams,
+) -> Option<Decimal> {
+    let mark = to_dec(market.mark(contract)?).round_dp(4);
+    let half = match params.fill_model {
+        crate::config::FillModel::Mid => Decimal::ZERO,
+        crate::config::FillModel::HalfSpread => market
+            .quote(contract)
+            .map(|q| to_dec((q.ask - q.bid).max(0.0) / 2.0) * params.fill_k)
+            .unwrap_or(Decimal::ZERO),
+    };
+    Some(fill_price(action, mark, half + params.slippage_per_share))
+}
+
+/// `mark` moved by `cost` per share against us, never below zero.
+fn fill_price(action: Action, mark: Decimal, cost: Decimal) -> Decimal {
     match action {
-        Action::Buy => mark + slippage,
-        Action::Sell => (mark - slippage).max(Decimal::ZERO),
+        Action::Buy => (mark + cost).round_dp(4),
+        Action::Sell => (mark - cost).max(Decimal::ZERO).round_dp(4),
     }
+}
+
+/// A deterministic draw in [0, 1) for an order (FNV-1a of its id), so replays and reruns agree.
+fn draw(client_order_id: &str) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in client_order_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Net per-share price of legs at `prices` (credit positive).
+fn net_of(legs: &[Leg], prices: &[Decimal]) -> Decimal {
+    legs.iter()
+        .zip(prices)
+        .map(|(l, p)| -Decimal::from(l.action.sign()) * *p * Decimal::from(l.quantity))
+        .sum()
 }
 
 /// Prices and books the legs of an order; returns the leg fills and the net per-share price.
@@ -324,18 +371,41 @@ pub fn execute(
         }
         let mut prices = Vec::new();
         for leg in &order.legs {
-            let Some(mark) = market.mark(&leg.contract) else {
+            let Some(price) = leg_fill_price(leg.action, &leg.contract, market, params) else {
                 models::transition_order(conn, &order.client_order_id, OrderEvent::Reject)?;
                 return Ok(rejected(
                     order,
                     &format!("no quote for {}", leg.contract.key()),
                 ));
             };
-            prices.push(fill_price(
-                leg.action,
-                to_dec(mark).round_dp(4),
-                params.slippage_per_share,
-            ));
+            prices.push(price);
+        }
+        // A limit better than the model's fill would rest: it fills (at the limit) with
+        // `limit_fill_probability`, else it is canceled this cycle. At 1 every order fills at
+        // the model's price.
+        let model_net = net_of(&order.legs, &prices);
+        if params.limit_fill_probability < 1.0 && model_net < order.limit_price {
+            let u = draw(&order.client_order_id);
+            if u >= params.limit_fill_probability {
+                models::transition_order(conn, &order.client_order_id, OrderEvent::Cancel)?;
+                let mut x = rejected(
+                    order,
+                    &format!(
+                        "limit {} better than the fill {model_net}; not filled this cycle (draw {u:.3} >= p {})",
+                        order.limit_price, params.limit_fill_probability
+                    ),
+                );
+                x.status = "CANCELED".into();
+                return Ok(x);
+            }
+            // Filled at the limit: the first leg absorbs the difference.
+            if let (Some(first), Some(p0)) = (order.legs.first(), prices.first_mut()) {
+                let per_unit = (order.limit_price - model_net) / Decimal::from(first.quantity.max(1));
+                *p0 = match first.action {
+                    Action::Sell => *p0 + per_unit,
+                    Action::Buy => (*p0 - per_unit).max(Decimal::ZERO),
+                };
+            }
         }
         let pos = match order.intent {
             Intent::Open => None,
@@ -643,15 +713,17 @@ pub fn flatten_all(
                 .legs
                 .iter()
                 .map(|l| {
-                    let mark = market
-                        .and_then(|m| m.mark(&l.contract))
-                        .map(to_dec)
-                        .unwrap_or_else(|| to_dec(l.price));
-                    fill_price(
-                        l.action.opposite(),
-                        mark.round_dp(4),
-                        params.slippage_per_share,
-                    )
+                    let action = l.action.opposite();
+                    market
+                        .and_then(|m| leg_fill_price(action, &l.contract, m, params))
+                        // No market: the leg's last known price, with slippage.
+                        .unwrap_or_else(|| {
+                            fill_price(
+                                action,
+                                to_dec(l.price).round_dp(4),
+                                params.slippage_per_share,
+                            )
+                        })
                 })
                 .collect();
             let coid = format!("FLAT-{}-{stamp}", pos.position_id);

@@ -97,6 +97,17 @@ pub enum BrokerKind {
     Ibkr,
 }
 
+/// How the paper venue prices fills.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillModel {
+    /// At the mark (mid), moved by `slippage_per_share`.
+    #[default]
+    Mid,
+    /// At mid ± `fill_k` × half the bid/ask spread, moved by `slippage_per_share`.
+    HalfSpread,
+}
+
 /// What the watchdog does when the runtime exits unexpectedly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -419,6 +430,14 @@ pub struct BrokerConfig {
     pub commission_per_contract: f64,
     /// Fill slippage per share, per leg, in dollars away from mid against us.
     pub slippage_per_share: f64,
+    /// Paper fill model: `mid` (mark ± slippage) or `half_spread` (mid ± `fill_k` × half the
+    /// quoted spread, ± slippage).
+    pub fill_model: FillModel,
+    /// With `half_spread`: the fraction of the half-spread paid, in [0, 1].
+    pub fill_k: f64,
+    /// Chance that an order whose limit is better than the model's fill price (a limit that
+    /// would rest) fills at its limit this cycle; otherwise it is canceled. 1 = always fills.
+    pub limit_fill_probability: f64,
     /// `[broker.ibkr]` connection settings (may be omitted; defaults apply).
     pub ibkr: IbkrConfig,
 }
@@ -430,6 +449,9 @@ impl Default for BrokerConfig {
             starting_cash: 100_000.0,
             commission_per_contract: 0.65,
             slippage_per_share: 0.01,
+            fill_model: FillModel::Mid,
+            fill_k: 0.5,
+            limit_fill_probability: 1.0,
             ibkr: IbkrConfig::default(),
         }
     }

@@ -263,6 +263,8 @@ impl Config {
         c.positive("broker.starting_cash", b.starting_cash);
         c.non_negative("broker.commission_per_contract", b.commission_per_contract);
         c.non_negative("broker.slippage_per_share", b.slippage_per_share);
+        c.unit_interval("broker.fill_k", b.fill_k);
+        c.unit_interval("broker.limit_fill_probability", b.limit_fill_probability);
         let ib = &b.ibkr;
         c.non_empty("broker.ibkr.host", &ib.host);
         if ib.port == 0 {
