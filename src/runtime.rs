@@ -72,6 +72,29 @@ where
     })
 }
 
+/// An LLM client and the call records its sink collects.
+type RecordedClient = (
+    Arc<dyn crate::llm::client::LlmClient>,
+    Arc<Mutex<Vec<CallRecord>>>,
+);
+
+/// Builds provider `name`'s client (reading its API key now) with its call records collected.
+fn recorded_client(
+    name: &str,
+    cfg: &crate::config::ProviderConfig,
+) -> anyhow::Result<RecordedClient> {
+    let records: Arc<Mutex<Vec<CallRecord>>> = Arc::default();
+    let sink_records = Arc::clone(&records);
+    let sink: CallSink = Arc::new(move |r| {
+        if let Ok(mut v) = sink_records.lock() {
+            v.push(r);
+        }
+    });
+    let client = build_client(name, cfg, Some(sink))
+        .map_err(|e| anyhow::anyhow!("llm.providers.{name}: {e}"))?;
+    Ok((client, records))
+}
+
 /// Opens the store, reconciles the book, and starts every actor under supervision.
 pub async fn start(config: &Config) -> anyhow::Result<Runtime> {
     start_with(config, None).await
@@ -103,15 +126,7 @@ pub async fn start_with(
     let answerer = match swarm_provider.kind {
         ProviderKind::Rules => Answerer::Rules,
         ProviderKind::Anthropic | ProviderKind::Openai => {
-            let records: Arc<Mutex<Vec<CallRecord>>> = Arc::default();
-            let sink_records = Arc::clone(&records);
-            let sink: CallSink = Arc::new(move |r| {
-                if let Ok(mut v) = sink_records.lock() {
-                    v.push(r);
-                }
-            });
-            let client = build_client(&config.swarm.provider, &swarm_provider, Some(sink))
-                .map_err(|e| anyhow::anyhow!("llm.providers.{}: {e}", config.swarm.provider))?;
+            let (client, records) = recorded_client(&config.swarm.provider, &swarm_provider)?;
             Answerer::Llm { client, records }
         }
     };
@@ -135,15 +150,8 @@ pub async fn start_with(
     let commander_client = match commander_provider.kind {
         ProviderKind::Rules => None,
         ProviderKind::Anthropic | ProviderKind::Openai => {
-            let records: Arc<Mutex<Vec<CallRecord>>> = Arc::default();
-            let sink_records = Arc::clone(&records);
-            let sink: CallSink = Arc::new(move |r| {
-                if let Ok(mut v) = sink_records.lock() {
-                    v.push(r);
-                }
-            });
-            let client = build_client(&config.commander.provider, &commander_provider, Some(sink))
-                .map_err(|e| anyhow::anyhow!("llm.providers.{}: {e}", config.commander.provider))?;
+            let (client, records) =
+                recorded_client(&config.commander.provider, &commander_provider)?;
             let system = std::fs::read_to_string(&config.commander.prompt).with_context(|| {
                 format!(
                     "commander.prompt: cannot read {}",

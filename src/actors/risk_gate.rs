@@ -118,6 +118,16 @@ fn persist_changes(conn: &mut SqliteConnection, changes: &[StateChange]) -> Resu
     Ok(())
 }
 
+/// Records state changes (if any) on the store's writer; a failure is logged loudly.
+async fn record_changes(store: Store, changes: Vec<StateChange>) {
+    if changes.is_empty() {
+        return;
+    }
+    if let Err(e) = store.call(move |c| persist_changes(c, &changes)).await {
+        tracing::error!(target: "alphahive::risk", error = %e, "cannot record trading state change");
+    }
+}
+
 fn order_row(
     o: &OrderRequest,
     status: OrderStatus,
@@ -281,14 +291,9 @@ impl Handler<ProposeOrder> for RiskGate {
                     if let Some(realized) = verdict.execution.as_ref().and_then(|x| x.realized_pnl) {
                         act.engine.record_close(realized);
                     }
-                    let changes = act.engine.take_changes();
-                    let store = act.store.clone();
+                    let persist = record_changes(act.store.clone(), act.engine.take_changes());
                     async move {
-                        if !changes.is_empty() {
-                            if let Err(e) = store.call(move |c| persist_changes(c, &changes)).await {
-                                tracing::error!(target: "alphahive::risk", error = %e, "cannot record trading state change");
-                            }
-                        }
+                        persist.await;
                         verdict
                     }
                     .into_actor(act)
@@ -313,18 +318,8 @@ impl Handler<PositionsClosed> for RiskGate {
         for r in m.realized {
             self.engine.record_close(r);
         }
-        let changes = self.engine.take_changes();
-        let store = self.store.clone();
-        Box::pin(
-            async move {
-                if !changes.is_empty() {
-                    if let Err(e) = store.call(move |c| persist_changes(c, &changes)).await {
-                        tracing::error!(target: "alphahive::risk", error = %e, "cannot record trading state change");
-                    }
-                }
-            }
-            .into_actor(self),
-        )
+        let persist = record_changes(self.store.clone(), self.engine.take_changes());
+        Box::pin(persist.into_actor(self))
     }
 }
 
@@ -345,18 +340,8 @@ impl Handler<WatchdogStatus> for RiskGate {
             self.engine
                 .transition(TradingState::Active, "watchdog answers again");
         }
-        let changes = self.engine.take_changes();
-        let store = self.store.clone();
-        Box::pin(
-            async move {
-                if !changes.is_empty() {
-                    if let Err(e) = store.call(move |c| persist_changes(c, &changes)).await {
-                        tracing::error!(target: "alphahive::risk", error = %e, "cannot record trading state change");
-                    }
-                }
-            }
-            .into_actor(self),
-        )
+        let persist = record_changes(self.store.clone(), self.engine.take_changes());
+        Box::pin(persist.into_actor(self))
     }
 }
 

@@ -306,21 +306,8 @@ pub async fn consult_llm(
 }
 
 fn call_row(r: CallRecord, cycle_id: i32, by_sha: &HashMap<String, String>) -> NewLlmCall {
-    NewLlmCall {
-        cycle_id: Some(cycle_id),
-        instance_id: by_sha.get(&r.request_sha256).cloned(),
-        provider: r.provider,
-        model: r.model,
-        request_sha256: r.request_sha256,
-        latency_ms: r.latency.as_secs_f64() * 1000.0,
-        input_tokens: r.input_tokens as i32,
-        output_tokens: r.output_tokens as i32,
-        cost: r.cost.to_string(),
-        status: r.status.as_str().to_string(),
-        error: r.error,
-        cached: false,
-        created_at: models::now(),
-    }
+    let instance = by_sha.get(&r.request_sha256).cloned();
+    NewLlmCall::from_record(r, cycle_id, instance)
 }
 
 impl Actor for SwarmPool {

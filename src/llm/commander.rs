@@ -179,21 +179,7 @@ pub async fn choose(
         .unwrap_or_default();
     let rows = drained
         .into_iter()
-        .map(|r| NewLlmCall {
-            cycle_id: Some(cycle_id),
-            instance_id: Some("commander".into()),
-            provider: r.provider,
-            model: r.model,
-            request_sha256: r.request_sha256,
-            latency_ms: r.latency.as_secs_f64() * 1000.0,
-            input_tokens: r.input_tokens as i32,
-            output_tokens: r.output_tokens as i32,
-            cost: r.cost.to_string(),
-            status: r.status.as_str().to_string(),
-            error: r.error,
-            cached: false,
-            created_at: models::now(),
-        })
+        .map(|r| NewLlmCall::from_record(r, cycle_id, Some("commander".into())))
         .collect();
     (choice, rows)
 }

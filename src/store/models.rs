@@ -464,6 +464,31 @@ pub struct NewLlmCall {
     pub created_at: NaiveDateTime,
 }
 
+impl NewLlmCall {
+    /// The row for one HTTP attempt of a cycle, attributed to `instance_id`.
+    pub fn from_record(
+        r: crate::llm::client::CallRecord,
+        cycle_id: i32,
+        instance_id: Option<String>,
+    ) -> NewLlmCall {
+        NewLlmCall {
+            cycle_id: Some(cycle_id),
+            instance_id,
+            provider: r.provider,
+            model: r.model,
+            request_sha256: r.request_sha256,
+            latency_ms: r.latency.as_secs_f64() * 1000.0,
+            input_tokens: r.input_tokens as i32,
+            output_tokens: r.output_tokens as i32,
+            cost: r.cost.to_string(),
+            status: r.status.as_str().to_string(),
+            error: r.error,
+            cached: false,
+            created_at: now(),
+        }
+    }
+}
+
 /// A cached answer: text and token counts.
 pub fn cached_answer(
     conn: &mut SqliteConnection,
