@@ -158,7 +158,10 @@ pub async fn start_with(
                     config.commander.prompt.display()
                 )
             })?;
-            let timeout = commander_provider.timeout() * (commander_provider.max_retries + 1);
+            // Every round of the tool loop, and the final answer, may take a full call.
+            let timeout = commander_provider.timeout()
+                * (commander_provider.max_retries + 1)
+                * (config.commander.max_tool_rounds + 1);
             Some((client, records, system, timeout))
         }
     };
@@ -171,6 +174,7 @@ pub async fn start_with(
                 system,
                 timeout,
                 store: store.clone(),
+                max_tool_rounds: config.commander.max_tool_rounds,
             },
         );
     let params = PaperParams::from_config(&config.broker);

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use alphahive::config::{ProviderConfig, ProviderKind};
 use alphahive::llm::client::{
     build_client, build_client_with, request_sha256, CallRecord, CallSink, CallStatus, LlmClient,
-    LlmError, LlmRequest,
+    LlmError, LlmRequest, ToolCall, ToolSpec, Turn,
 };
+use alphahive::llm::commander;
 use alphahive::llm::resilience::ResiliencePolicy;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -106,6 +107,7 @@ fn request(json_mode: bool) -> LlmRequest {
         prompt: "Evaluate NVDA.".to_string(),
         max_tokens: 256,
         json_mode,
+        ..LlmRequest::default()
     }
 }
 
@@ -732,5 +734,318 @@ async fn construction_errors() {
     assert!(
         !debug.contains(OPENAI_KEY) && debug.contains("<redacted>"),
         "{debug}"
+    );
+}
+
+/// The skill tools offered, and the black_scholes call a fake model makes (Hull's example).
+fn hull_call() -> (Vec<ToolSpec>, Value) {
+    (
+        commander::skill_tools(),
+        json!({"spot": 42, "strike": 40, "rate": 0.1, "dividend_yield": 0,
+               "vol": 0.2, "time": 0.5, "right": "call"}),
+    )
+}
+
+#[tokio::test]
+async fn anthropic_tool_use_round_trip() {
+    init_env();
+    let (tools, args) = hull_call();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("tool_result"))
+        .respond_with(anthropic_ok(r#"{"chosen": [], "reasoning": "priced"}"#))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "msg_01", "type": "message", "role": "assistant", "model": "m",
+            "content": [
+                {"type": "text", "text": "Let me price it."},
+                {"type": "tool_use", "id": "toolu_01", "name": "black_scholes", "input": args}
+            ],
+            "stop_reason": "tool_use",
+            "usage": {"input_tokens": 20, "output_tokens": 10}
+        })))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let records = Records::default();
+    let client = client("claude", &anthropic(&server), &records);
+
+    let mut req = LlmRequest {
+        tools: tools.clone(),
+        ..request(true)
+    };
+    let first = client.complete(req.clone()).await.expect("tool turn");
+    assert_eq!(first.text, "Let me price it.");
+    assert_eq!(
+        first.tool_calls,
+        [ToolCall {
+            id: "toolu_01".into(),
+            name: "black_scholes".into(),
+            arguments: args.clone()
+        }]
+    );
+    let (results, traces) = commander::run_tools(&first.tool_calls);
+    assert!(!results[0].is_error, "{}", results[0].content);
+    let price = serde_json::from_str::<Value>(&results[0].content).unwrap()["price"]
+        .as_f64()
+        .unwrap();
+    assert!((price - 4.7594).abs() < 1e-3, "{price}");
+    assert_eq!(traces[0].name, "black_scholes");
+    req.turns = vec![
+        Turn::Assistant {
+            text: first.text,
+            tool_calls: first.tool_calls,
+        },
+        Turn::ToolResults {
+            results: results.clone(),
+        },
+    ];
+    req.forbid_tool_calls = true;
+    let last = client.complete(req).await.expect("answer");
+    assert_eq!(last.text, r#"{"chosen": [], "reasoning": "priced"}"#);
+    assert!(last.tool_calls.is_empty());
+
+    let reqs = received(&server).await;
+    assert_eq!(reqs.len(), 2);
+    let b0: Value = reqs[0].body_json().unwrap();
+    let names: Vec<&str> = b0["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"black_scholes") && names.contains(&"implied_vol"));
+    assert_eq!(b0["tools"][0]["input_schema"]["type"], "object");
+    assert!(b0.get("tool_choice").is_none());
+    let b1: Value = reqs[1].body_json().unwrap();
+    assert_eq!(b1["tool_choice"], json!({"type": "none"}));
+    assert_eq!(
+        b1["messages"][1],
+        json!({"role": "assistant", "content": [
+            {"type": "text", "text": "Let me price it."},
+            {"type": "tool_use", "id": "toolu_01", "name": "black_scholes", "input": args}
+        ]})
+    );
+    assert_eq!(
+        b1["messages"][2],
+        json!({"role": "user", "content": [{
+            "type": "tool_result", "tool_use_id": "toolu_01",
+            "content": results[0].content, "is_error": false
+        }]})
+    );
+    // Every round is its own request in the call records.
+    let recs = records.all();
+    assert_eq!(recs.len(), 2);
+    assert_ne!(recs[0].request_sha256, recs[1].request_sha256);
+}
+
+#[tokio::test]
+async fn openai_tool_calls_round_trip() {
+    init_env();
+    let (tools, args) = hull_call();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("\"role\":\"tool\""))
+        .respond_with(openai_ok(r#"{"chosen": [], "reasoning": "priced"}"#))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null,
+                "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "black_scholes", "arguments": args.to_string()}},
+                    {"id": "call_2", "type": "function",
+                     "function": {"name": "implied_vol", "arguments": "{not json"}},
+                    {"id": "call_3", "type": "function",
+                     "function": {"name": "rm_rf", "arguments": "{}"}}
+                ]}}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 10}
+        })))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let records = Records::default();
+    let client = client("gpt", &openai(&server), &records);
+
+    let mut req = LlmRequest {
+        tools,
+        ..request(true)
+    };
+    let first = client.complete(req.clone()).await.expect("tool turn");
+    assert_eq!(first.text, "");
+    assert_eq!(first.tool_calls.len(), 3);
+    assert_eq!(first.tool_calls[0].arguments, args);
+    assert_eq!(first.tool_calls[1].arguments, json!("{not json"));
+    let (results, _) = commander::run_tools(&first.tool_calls);
+    assert_eq!(
+        results.iter().map(|r| r.is_error).collect::<Vec<_>>(),
+        [false, true, true],
+        "{results:?}"
+    );
+    req.turns = vec![
+        Turn::Assistant {
+            text: first.text,
+            tool_calls: first.tool_calls,
+        },
+        Turn::ToolResults {
+            results: results.clone(),
+        },
+    ];
+    req.forbid_tool_calls = true;
+    let last = client.complete(req).await.expect("answer");
+    assert_eq!(last.text, r#"{"chosen": [], "reasoning": "priced"}"#);
+
+    let reqs = received(&server).await;
+    let b0: Value = reqs[0].body_json().unwrap();
+    assert_eq!(b0["tools"][0]["type"], "function");
+    assert_eq!(b0["tools"][0]["function"]["name"], "black_scholes");
+    assert_eq!(b0["tools"][0]["function"]["parameters"]["type"], "object");
+    assert!(b0.get("tool_choice").is_none());
+    let b1: Value = reqs[1].body_json().unwrap();
+    assert_eq!(b1["tool_choice"], "none");
+    let msgs = b1["messages"].as_array().unwrap();
+    // system, user, assistant with the calls, then one tool message per call.
+    assert_eq!(msgs.len(), 6);
+    assert_eq!(msgs[2]["role"], "assistant");
+    assert_eq!(msgs[2]["tool_calls"][0]["id"], "call_1");
+    assert_eq!(
+        msgs[2]["tool_calls"][0]["function"]["arguments"]
+            .as_str()
+            .map(|a| serde_json::from_str::<Value>(a).unwrap()),
+        Some(args)
+    );
+    assert_eq!(
+        msgs[2]["tool_calls"][1]["function"]["arguments"],
+        "{not json"
+    );
+    for (i, id) in ["call_1", "call_2", "call_3"].iter().enumerate() {
+        assert_eq!(msgs[3 + i]["role"], "tool");
+        assert_eq!(msgs[3 + i]["tool_call_id"], *id);
+        assert_eq!(msgs[3 + i]["content"], results[i].content.as_str());
+    }
+}
+
+#[tokio::test]
+async fn too_many_tool_calls_in_one_turn_are_answered_not_run() {
+    let calls: Vec<ToolCall> = (0..commander::MAX_CALLS_PER_ROUND + 2)
+        .map(|i| ToolCall {
+            id: format!("c{i}"),
+            name: "kelly".into(),
+            arguments: json!({"p_win": 0.6, "win": 1.0, "loss": 1.0, "fraction": 0.5, "cap": 0.2}),
+        })
+        .collect();
+    let (results, traces) = commander::run_tools(&calls);
+    assert_eq!(results.len(), calls.len(), "every call gets a result");
+    assert_eq!(traces.len(), calls.len());
+    let errors: Vec<bool> = results.iter().map(|r| r.is_error).collect();
+    assert!(
+        errors[..commander::MAX_CALLS_PER_ROUND].iter().all(|e| !e),
+        "{results:?}"
+    );
+    assert!(errors[commander::MAX_CALLS_PER_ROUND..].iter().all(|e| *e));
+    assert!(results[commander::MAX_CALLS_PER_ROUND]
+        .content
+        .contains("at most"));
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_retried_transport_error() {
+    init_env();
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let records = Records::default();
+    let cfg = provider(
+        ProviderKind::Anthropic,
+        format!("http://127.0.0.1:{port}"),
+        Some(ANTHROPIC_KEY_ENV),
+    ); // max_retries = 2
+    let client = client("claude", &cfg, &records);
+    let err = client.complete(request(false)).await.unwrap_err();
+    assert!(matches!(err, LlmError::Transport(_)), "{err:?}");
+    assert_eq!(
+        records.statuses(),
+        [
+            CallStatus::Transport,
+            CallStatus::Transport,
+            CallStatus::Transport
+        ]
+    );
+    assert!(records.all().iter().all(|r| r.http_status.is_none()));
+    assert_no_key(&records, &client, &[&err]);
+}
+
+#[tokio::test]
+async fn request_timeout_408_is_retried() {
+    init_env();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(408))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(openai_ok("fine"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let records = Records::default();
+    let client = client("gpt", &openai(&server), &records);
+    let resp = client.complete(request(false)).await.expect("retried");
+    assert_eq!((resp.attempts, resp.text.as_str()), (2, "fine"));
+    assert_eq!(records.statuses(), [CallStatus::Timeout, CallStatus::Ok]);
+    assert_eq!(records.all()[0].http_status, Some(408));
+}
+
+#[tokio::test]
+async fn openai_switches_to_max_completion_tokens_once_asked() {
+    init_env();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("\"max_tokens\""))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                      "type": "invalid_request_error", "param": "max_tokens"}
+        })))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(openai_ok("{}"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let records = Records::default();
+    let mut cfg = openai(&server);
+    cfg.max_retries = 0; // the fallback retry is outside the retry budget
+    let client = client("o-series", &cfg, &records);
+
+    assert_eq!(client.complete(request(false)).await.unwrap().attempts, 2);
+    assert_eq!(client.complete(request(false)).await.unwrap().attempts, 1);
+    let limits: Vec<(Option<u64>, Option<u64>)> = received(&server)
+        .await
+        .iter()
+        .map(|r| {
+            let b: Value = r.body_json().unwrap();
+            (
+                b["max_tokens"].as_u64(),
+                b["max_completion_tokens"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        limits,
+        [(Some(256), None), (None, Some(256)), (None, Some(256))]
     );
 }

@@ -352,3 +352,146 @@ async fn an_llm_commander_only_chooses_among_sized_candidates() {
     );
     assert!(!liar.received_requests().await.expect("recorded").is_empty());
 }
+
+/// Runs the default day with `[commander]` on an Anthropic fake at `server_uri`.
+fn anthropic_commander_day(server_uri: &str, dir: &Path, rounds: u32) -> std::process::Output {
+    let provider = format!(
+        "[llm.providers.claude]\nkind = \"anthropic\"\nmodel = \"claude-test\"\nbase_url = \"{server_uri}\"\napi_key_env = \"FAKE_CLAUDE_KEY\"\nmax_retries = 0\n\n[commander]\nprovider = \"claude\""
+    );
+    let cfg = write_config(
+        dir,
+        &[
+            ("[commander]\nprovider = \"rules\"", provider.as_str()),
+            (
+                "max_tool_rounds = 3",
+                &format!("max_tool_rounds = {rounds}"),
+            ),
+            ("enabled = true", "enabled = false"),
+        ],
+    );
+    std::process::Command::new(env!("CARGO_BIN_EXE_alphahive"))
+        .args(["--config", cfg.to_str().expect("utf8")])
+        .env("FAKE_CLAUDE_KEY", KEY)
+        .output()
+        .expect("run")
+}
+
+fn anthropic_message(content: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+        "content": content, "stop_reason": "end_turn",
+        "usage": {"input_tokens": 900, "output_tokens": 60}
+    }))
+}
+
+/// Prices the first candidate's structure with a skill first, then picks it once the result
+/// is back; or (as a model that never stops) calls a tool every time.
+struct ToolUser {
+    never_stops: bool,
+}
+
+impl wiremock::Respond for ToolUser {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let msgs = body["messages"].as_array().cloned().unwrap_or_default();
+        let answered = msgs
+            .last()
+            .map(|m| m["content"][0]["type"] == "tool_result");
+        if answered == Some(true) && !self.never_stops {
+            let prompt: serde_json::Value =
+                serde_json::from_str(msgs[0]["content"].as_str().unwrap_or("{}"))
+                    .unwrap_or_default();
+            let first = prompt["candidates"][0]["client_order_id"].clone();
+            return anthropic_message(json!([{"type": "text", "text":
+                json!({"chosen": [first], "reasoning": "the skill says it is priced fairly"}).to_string()}]));
+        }
+        anthropic_message(
+            json!([{"type": "tool_use", "id": format!("toolu_{}", msgs.len()),
+            "name": "black_scholes", "input": {"spot": 42, "strike": 40, "rate": 0.1,
+            "dividend_yield": 0, "vol": 0.2, "time": 0.5, "right": "call"}}]),
+        )
+    }
+}
+
+#[tokio::test]
+async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
+    // A model that asks one skill, then chooses: trades happen and the snapshot keeps the call.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(ToolUser { never_stops: false })
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (uri, d) = (server.uri(), dir.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3))
+        .await
+        .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = db(dir.path());
+    assert!(db.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'") >= 1);
+    let reqs = server.received_requests().await.expect("recorded");
+    assert!(reqs.len() >= 2 && reqs.len() % 2 == 0, "{}", reqs.len());
+    assert!(reqs
+        .iter()
+        .all(|r| r.headers.get("x-api-key").is_some_and(|k| k == KEY)));
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM llm_calls WHERE instance_id = 'commander'"),
+        reqs.len() as i64,
+        "one llm_calls row per HTTP call"
+    );
+    let path = db
+        .texts(
+            "SELECT snapshot_path AS s FROM cycles WHERE id IN \
+             (SELECT cycle_id FROM orders WHERE intent = 'OPEN') ORDER BY id LIMIT 1",
+        )
+        .pop()
+        .expect("a snapshot of a cycle that opened");
+    let snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("snapshot")).expect("json");
+    let trace = &snap["commander_choice"]["tool_calls"][0];
+    assert_eq!(
+        trace["name"], "black_scholes",
+        "{}",
+        snap["commander_choice"]
+    );
+    assert_eq!(trace["is_error"], false);
+    assert!(trace["result"]
+        .as_str()
+        .unwrap_or("")
+        .contains("\"price\":4.759"));
+
+    // A model that never stops calling tools: 3 rounds, then one request that forbids tools,
+    // then no new orders (its answer has no choice).
+    let addict = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ToolUser { never_stops: true })
+        .mount(&addict)
+        .await;
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let (uri, d) = (addict.uri(), dir2.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3))
+        .await
+        .expect("join");
+    assert!(out.status.success());
+    let db2 = common::db(dir2.path());
+    assert_eq!(
+        db2.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'"),
+        0
+    );
+    let reqs = addict.received_requests().await.expect("recorded");
+    assert!(!reqs.is_empty() && reqs.len() % 4 == 0, "{}", reqs.len());
+    for (i, r) in reqs.iter().enumerate() {
+        let body: serde_json::Value = r.body_json().expect("json");
+        let forbidden = body.get("tool_choice") == Some(&json!({"type": "none"}));
+        assert_eq!(forbidden, i % 4 == 3, "request {i}");
+        assert_eq!(
+            body["messages"].as_array().map(Vec::len),
+            Some(1 + 2 * (i % 4))
+        );
+    }
+}

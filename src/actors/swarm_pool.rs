@@ -267,6 +267,7 @@ pub async fn consult_llm(
                 prompt: prompt.text.clone(),
                 max_tokens: AGENT_MAX_TOKENS,
                 json_mode: true,
+                ..LlmRequest::default()
             };
             match tokio::time::timeout(timeout, client.complete(req)).await {
                 Err(_) => Err((

@@ -350,6 +350,9 @@ pub struct CommanderConfig {
     pub min_position_usd: f64,
     /// Minutes after opening a position on an underlying before another may open there.
     pub reentry_cooldown_min: f64,
+    /// With an LLM commander: how many rounds of skill tool calls it may make before it must
+    /// answer (0 offers no tools). At most 10.
+    pub max_tool_rounds: u32,
 }
 
 impl Default for CommanderConfig {
@@ -365,6 +368,7 @@ impl Default for CommanderConfig {
             exit_dte: 5,
             min_position_usd: 100.0,
             reentry_cooldown_min: 30.0,
+            max_tool_rounds: 3,
         }
     }
 }

@@ -128,6 +128,11 @@ const ERROR_CASES: &[TestCase] = &[
         expected_substrings: &["commander.max_orders_per_cycle", "at least 1"],
     },
     TestCase {
+        name: "unbounded tool loop",
+        toml: "[commander]\nmax_tool_rounds = 11\n",
+        expected_substrings: &["commander.max_tool_rounds", "at most 10"],
+    },
+    TestCase {
         name: "empty symbols",
         toml: "[market]\nsymbols = []\n",
         expected_substrings: &["market.symbols", "at least one"],

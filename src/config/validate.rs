@@ -6,6 +6,9 @@ use chrono::{Datelike, Weekday};
 
 use super::{Config, ProviderKind, Violation};
 
+/// Most rounds of tool calls an LLM commander may make in one cycle.
+const MAX_TOOL_ROUNDS: u32 = 10;
+
 /// Collects violations.
 #[derive(Default)]
 struct Checker {
@@ -236,6 +239,15 @@ impl Config {
         c.positive("commander.stop_loss_multiple", cm.stop_loss_multiple);
         c.non_negative("commander.min_position_usd", cm.min_position_usd);
         c.non_negative("commander.reentry_cooldown_min", cm.reentry_cooldown_min);
+        if cm.max_tool_rounds > MAX_TOOL_ROUNDS {
+            c.fail(
+                "commander.max_tool_rounds",
+                format!(
+                    "is {}; at most {MAX_TOOL_ROUNDS} rounds of tool calls are allowed per cycle",
+                    cm.max_tool_rounds
+                ),
+            );
+        }
 
         // [risk]
         let r = &self.risk;

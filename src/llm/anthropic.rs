@@ -7,6 +7,13 @@
 //! `base_url` excludes `/v1` (default `https://api.anthropic.com`; a trailing `/v1` is
 //! tolerated and stripped). The Messages API has no JSON-mode switch, so
 //! [`LlmRequest::json_mode`] is ignored. HTTP 529 is [`LlmError::Overloaded`].
+//!
+//! Tool use: [`LlmRequest::tools`] go out as `tools: [{name, description, input_schema}]`
+//! (`tool_choice: {"type": "none"}` when [`LlmRequest::forbid_tool_calls`]); later turns
+//! become an assistant message of `text` and `tool_use {id, name, input}` blocks followed by a
+//! user message of `tool_result {tool_use_id, content, is_error}` blocks. `tool_use` blocks of
+//! the response are returned as [`LlmResponse::tool_calls`]; a response with neither text nor
+//! a tool call is malformed.
 
 use std::fmt;
 
@@ -17,7 +24,7 @@ use serde_json::json;
 
 use crate::config::ProviderConfig;
 
-use super::client::{CallSink, LlmClient, LlmError, LlmRequest, LlmResponse};
+use super::client::{CallSink, LlmClient, LlmError, LlmRequest, LlmResponse, ToolCall, Turn};
 use super::resilience::{AttemptError, AttemptOk, ProviderCore, ResiliencePolicy};
 
 /// Default API root.
@@ -75,10 +82,16 @@ impl AnthropicClient {
         let mut body = json!({
             "model": self.core.model,
             "max_tokens": req.max_tokens,
-            "messages": [{"role": "user", "content": req.prompt}],
+            "messages": messages(req),
         });
         if !req.system.is_empty() {
             body["system"] = json!(req.system);
+        }
+        if !req.tools.is_empty() {
+            body["tools"] = json!(req.tools);
+            if req.forbid_tool_calls {
+                body["tool_choice"] = json!({"type": "none"});
+            }
         }
         let mut request = self
             .core
@@ -105,12 +118,26 @@ impl AnthropicClient {
             .filter(|b| b.kind == "text")
             .filter_map(|b| b.text.as_deref())
             .collect();
-        if texts.is_empty() {
+        let mut tool_calls = Vec::new();
+        for block in parsed.content.iter().filter(|b| b.kind == "tool_use") {
+            let (Some(id), Some(name)) = (&block.id, &block.name) else {
+                return Err(self
+                    .core
+                    .malformed(raw.status, "tool_use block without id or name"));
+            };
+            tool_calls.push(ToolCall {
+                id: id.clone(),
+                name: name.clone(),
+                arguments: block.input.clone().unwrap_or_else(|| json!({})),
+            });
+        }
+        if texts.is_empty() && tool_calls.is_empty() {
             return Err(self.core.malformed(raw.status, "no text content block"));
         }
         let usage = parsed.usage.unwrap_or_default();
         Ok(AttemptOk {
             text: texts.concat(),
+            tool_calls,
             input_tokens: usage.input_tokens.unwrap_or(0),
             output_tokens: usage.output_tokens.unwrap_or(0),
             model: parsed.model,
@@ -133,6 +160,45 @@ impl LlmClient for AnthropicClient {
     }
 }
 
+/// The `messages` array: the prompt, then each later turn in the Messages API's block form.
+fn messages(req: &LlmRequest) -> Vec<serde_json::Value> {
+    let mut out = vec![json!({"role": "user", "content": req.prompt})];
+    for turn in &req.turns {
+        out.push(match turn {
+            Turn::Assistant { text, tool_calls } => {
+                let mut blocks = Vec::with_capacity(tool_calls.len() + 1);
+                if !text.is_empty() {
+                    blocks.push(json!({"type": "text", "text": text}));
+                }
+                blocks.extend(tool_calls.iter().map(|c| {
+                    let input = if c.arguments.is_object() {
+                        c.arguments.clone()
+                    } else {
+                        json!({})
+                    };
+                    json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input})
+                }));
+                json!({"role": "assistant", "content": blocks})
+            }
+            Turn::ToolResults { results } => {
+                let blocks: Vec<serde_json::Value> = results
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "type": "tool_result",
+                            "tool_use_id": r.call_id,
+                            "content": r.content,
+                            "is_error": r.is_error,
+                        })
+                    })
+                    .collect();
+                json!({"role": "user", "content": blocks})
+            }
+        });
+    }
+    out
+}
+
 /// The parts of a Messages API response that are used.
 #[derive(Deserialize)]
 struct MessagesResponse {
@@ -149,6 +215,12 @@ struct ContentBlock {
     kind: String,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    input: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]

@@ -26,25 +26,111 @@ use super::anthropic::AnthropicClient;
 use super::openai::OpenAiClient;
 use super::resilience::ResiliencePolicy;
 
-/// One completion request: a system prompt and a single user turn.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One completion request: a system prompt, the first user turn and, in a tool-use loop, the
+/// turns that followed it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LlmRequest {
     /// System prompt; omitted from the wire request when empty.
     pub system: String,
-    /// The user message.
+    /// The first user message.
     pub prompt: String,
     /// Upper bound on generated tokens.
     pub max_tokens: u32,
     /// Ask for a JSON object answer where the protocol supports it (OpenAI `response_format`;
     /// the Anthropic Messages API has no such switch, so it is ignored there).
     pub json_mode: bool,
+    /// Tools the model may call (Anthropic `tools`, OpenAI `tools` of type `function`);
+    /// none are sent when empty.
+    pub tools: Vec<ToolSpec>,
+    /// The conversation after `prompt`: the model's tool calls and their results, in order.
+    pub turns: Vec<Turn>,
+    /// With `tools` set: the model must answer in text now (`tool_choice` none), e.g. on the
+    /// last round of a bounded tool loop.
+    pub forbid_tool_calls: bool,
+}
+
+impl LlmRequest {
+    /// The text hashed with provider, model and system into [`request_sha256`]: the prompt
+    /// alone for a single-turn request; with tools or later turns, the prompt followed by the
+    /// tool names and the turns as JSON, so every round of a tool loop has its own hash.
+    pub fn hashed_prompt(&self) -> String {
+        if self.tools.is_empty() && self.turns.is_empty() {
+            return self.prompt.clone();
+        }
+        let tools: Vec<&str> = self.tools.iter().map(|t| t.name.as_str()).collect();
+        let turns = serde_json::to_string(&self.turns).unwrap_or_default();
+        format!(
+            "{}\n[tools {}{}]\n{turns}",
+            self.prompt,
+            tools.join(","),
+            if self.forbid_tool_calls {
+                "; none now"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// A tool offered to the model: its name, what it does and the JSON Schema of its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ToolSpec {
+    /// Unique name the model calls it by.
+    pub name: String,
+    /// What it computes and returns.
+    pub description: String,
+    /// JSON Schema (an `object` schema) of the arguments.
+    pub input_schema: serde_json::Value,
+}
+
+/// A tool call the model asked for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ToolCall {
+    /// The provider's id for the call, echoed back with its result.
+    pub id: String,
+    /// The tool's name (not necessarily one that was offered).
+    pub name: String,
+    /// The arguments: a JSON object, or (when an OpenAI-compatible server sent arguments that
+    /// are not JSON) the raw string.
+    pub arguments: serde_json::Value,
+}
+
+/// The result of one [`ToolCall`], sent back to the model.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ToolResult {
+    /// The [`ToolCall::id`] it answers.
+    pub call_id: String,
+    /// The result as JSON text, or the error message.
+    pub content: String,
+    /// Whether the call failed (unknown tool, bad arguments, no solution).
+    pub is_error: bool,
+}
+
+/// A turn after the first user message in a tool-use conversation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Turn {
+    /// The model's turn: any text it wrote and the tools it called.
+    Assistant {
+        /// Text written alongside the calls (may be empty).
+        text: String,
+        /// The calls, in the order the model made them.
+        tool_calls: Vec<ToolCall>,
+    },
+    /// The results of the previous assistant turn's calls, one per call, in order.
+    ToolResults {
+        /// The results.
+        results: Vec<ToolResult>,
+    },
 }
 
 /// A successful completion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LlmResponse {
-    /// The answer text.
+    /// The answer text (empty when the model only called tools).
     pub text: String,
+    /// The tools the model asked to call; empty for a final answer.
+    pub tool_calls: Vec<ToolCall>,
     /// Prompt tokens reported by the provider (0 when not reported).
     pub input_tokens: u64,
     /// Completion tokens reported by the provider (0 when not reported).

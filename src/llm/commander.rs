@@ -1,8 +1,16 @@
 //! The LLM Commander: given the candidates the policy already sized in code, an LLM may only
 //! choose among them and explain why. It never sizes or invents an order; an answer that is not
 //! a valid choice means no new orders this cycle (exits are never up to it).
+//!
+//! It may call the skills registry ([`crate::skills::registry`]) as tools in a bounded loop:
+//! at most `max_tool_rounds` rounds of at most [`MAX_CALLS_PER_ROUND`] calls each, then one
+//! last request that forbids tool calls, all inside the choice's time limit. A tool result
+//! only informs the choice; nothing it returns reaches an order.
 
-use super::client::{request_sha256, CallRecord, LlmClient, LlmRequest};
+use super::client::{
+    request_sha256, CallRecord, LlmClient, LlmError, LlmRequest, ToolCall, ToolResult, ToolSpec,
+    Turn,
+};
 use crate::policy::Decision;
 use crate::store::models::{self, NewLlmCall};
 use crate::store::Store;
@@ -23,6 +31,25 @@ pub struct Chooser {
     pub timeout: Duration,
     /// The store (answer cache).
     pub store: Store,
+    /// Rounds of tool calls allowed before the answer (`commander.max_tool_rounds`; 0 offers
+    /// no tools).
+    pub max_tool_rounds: u32,
+}
+
+/// Most tool calls answered in one round; further calls in the same round get an error result.
+pub const MAX_CALLS_PER_ROUND: usize = 8;
+
+/// One tool call the commander LLM made and what it got back, kept in the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolTrace {
+    /// The tool called.
+    pub name: String,
+    /// Its arguments.
+    pub arguments: serde_json::Value,
+    /// The result (JSON text) or the error message.
+    pub result: String,
+    /// Whether the call failed.
+    pub is_error: bool,
 }
 
 /// The LLM's choice, or why there is none.
@@ -35,6 +62,9 @@ pub struct Choice {
     /// Why the answer was rejected (then nothing is chosen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The skill tool calls made on the way to the answer, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolTrace>,
 }
 
 impl Choice {
@@ -43,7 +73,82 @@ impl Choice {
             chosen: vec![],
             reasoning: String::new(),
             error: Some(why),
+            tool_calls: vec![],
         }
+    }
+}
+
+/// The skills registry as tool definitions.
+pub fn skill_tools() -> Vec<ToolSpec> {
+    crate::skills::registry::list()
+        .into_iter()
+        .map(|s| ToolSpec {
+            name: s.name.to_string(),
+            description: s.description.to_string(),
+            input_schema: s.input_schema,
+        })
+        .collect()
+}
+
+/// Runs one round of tool calls against the skills registry: a result per call, in order;
+/// calls past [`MAX_CALLS_PER_ROUND`] are answered with an error and not run.
+pub fn run_tools(calls: &[ToolCall]) -> (Vec<ToolResult>, Vec<ToolTrace>) {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            let outcome = if i >= MAX_CALLS_PER_ROUND {
+                Err(format!(
+                    "not run: at most {MAX_CALLS_PER_ROUND} tool calls per turn"
+                ))
+            } else {
+                crate::skills::registry::call(&call.name, &call.arguments)
+                    .map(|v| v.to_string())
+                    .map_err(|e| e.to_string())
+            };
+            let is_error = outcome.is_err();
+            let content = outcome.unwrap_or_else(|e| e);
+            let result = ToolResult {
+                call_id: call.id.clone(),
+                content: content.clone(),
+                is_error,
+            };
+            let trace = ToolTrace {
+                name: call.name.clone(),
+                arguments: call.arguments.clone(),
+                result: content,
+                is_error,
+            };
+            (result, trace)
+        })
+        .unzip()
+}
+
+/// The final answer text after at most `rounds` rounds of tool calls, with the calls made.
+async fn converse(
+    client: &dyn LlmClient,
+    mut req: LlmRequest,
+    rounds: u32,
+) -> (Result<super::client::LlmResponse, LlmError>, Vec<ToolTrace>) {
+    let mut traces = Vec::new();
+    let mut round = 0u32;
+    loop {
+        req.forbid_tool_calls = !req.tools.is_empty() && round >= rounds;
+        let resp = match client.complete(req.clone()).await {
+            Ok(resp) => resp,
+            Err(e) => return (Err(e), traces),
+        };
+        if resp.tool_calls.is_empty() || req.forbid_tool_calls || req.tools.is_empty() {
+            return (Ok(resp), traces);
+        }
+        let (results, trace) = run_tools(&resp.tool_calls);
+        traces.extend(trace);
+        req.turns.push(Turn::Assistant {
+            text: resp.text,
+            tool_calls: resp.tool_calls,
+        });
+        req.turns.push(Turn::ToolResults { results });
+        round += 1;
     }
 }
 
@@ -72,6 +177,7 @@ pub fn parse_choice(raw: &str, allowed: &[String]) -> Choice {
         chosen: a.chosen,
         reasoning: a.reasoning,
         error: None,
+        tool_calls: vec![],
     }
 }
 
@@ -150,13 +256,27 @@ pub async fn choose(
                 prompt,
                 max_tokens: 1024,
                 json_mode: true,
+                tools: if ch.max_tool_rounds > 0 {
+                    skill_tools()
+                } else {
+                    vec![]
+                },
+                ..LlmRequest::default()
             };
-            match tokio::time::timeout(ch.timeout, ch.client.complete(req)).await {
+            let answer = tokio::time::timeout(
+                ch.timeout,
+                converse(ch.client.as_ref(), req, ch.max_tool_rounds),
+            )
+            .await;
+            match answer {
                 Err(_) => {
                     Choice::rejected(format!("no answer within {:.1}s", ch.timeout.as_secs_f64()))
                 }
-                Ok(Err(e)) => Choice::rejected(e.to_string()),
-                Ok(Ok(resp)) => {
+                Ok((Err(e), tool_calls)) => Choice {
+                    tool_calls,
+                    ..Choice::rejected(e.to_string())
+                },
+                Ok((Ok(resp), tool_calls)) => {
                     let (p, m, t) = (
                         ch.client.provider().to_string(),
                         ch.client.model().to_string(),
@@ -167,7 +287,10 @@ pub async fn choose(
                         .store
                         .call(move |c| models::cache_answer(c, &sha, &p, &m, &t, tokens))
                         .await;
-                    parse_choice(&resp.text, &allowed)
+                    Choice {
+                        tool_calls,
+                        ..parse_choice(&resp.text, &allowed)
+                    }
                 }
             }
         }

@@ -8,6 +8,14 @@
 //! `choices[0].message.content`; tokens are `usage.prompt_tokens` /
 //! `usage.completion_tokens` (0 when the server reports no usage).
 //!
+//! Tool use: [`LlmRequest::tools`] go out as `tools: [{type: "function", function: {name,
+//! description, parameters}}]` (`tool_choice: "none"` when
+//! [`LlmRequest::forbid_tool_calls`]); later turns become an assistant message with
+//! `tool_calls: [{id, type: "function", function: {name, arguments}}]` (arguments as a JSON
+//! string) followed by one `{role: "tool", tool_call_id, content}` message per result. The
+//! response's `message.tool_calls` are returned as [`LlmResponse::tool_calls`] (arguments
+//! that are not JSON are passed on as a string); `content` may then be null.
+//!
 //! Compatibility fallbacks, each learnt once for the client's lifetime and applied by an
 //! immediate retry that does not use the retry budget:
 //! - a 400 mentioning `response_format` while it was sent → stop sending it;
@@ -24,7 +32,7 @@ use serde_json::json;
 
 use crate::config::ProviderConfig;
 
-use super::client::{CallSink, LlmClient, LlmError, LlmRequest, LlmResponse};
+use super::client::{CallSink, LlmClient, LlmError, LlmRequest, LlmResponse, ToolCall, Turn};
 use super::resilience::{AttemptError, AttemptOk, ProviderCore, ResiliencePolicy};
 
 /// Default API root.
@@ -84,12 +92,22 @@ impl OpenAiClient {
 
     /// One HTTP attempt.
     async fn attempt(&self, req: &LlmRequest) -> Result<AttemptOk, AttemptError> {
-        let mut messages = Vec::with_capacity(2);
-        if !req.system.is_empty() {
-            messages.push(json!({"role": "system", "content": req.system}));
+        let mut body = json!({"model": self.core.model, "messages": messages(req)});
+        if !req.tools.is_empty() {
+            let tools: Vec<serde_json::Value> = req
+                .tools
+                .iter()
+                .map(|t| {
+                    json!({"type": "function", "function": {
+                        "name": t.name, "description": t.description, "parameters": t.input_schema,
+                    }})
+                })
+                .collect();
+            body["tools"] = json!(tools);
+            if req.forbid_tool_calls {
+                body["tool_choice"] = json!("none");
+            }
         }
-        messages.push(json!({"role": "user", "content": req.prompt}));
-        let mut body = json!({"model": self.core.model, "messages": messages});
         let completion_tokens = self.use_max_completion_tokens.load(Ordering::Relaxed);
         let limit_key = if completion_tokens {
             "max_completion_tokens"
@@ -134,14 +152,31 @@ impl OpenAiClient {
         let Some(choice) = parsed.choices.into_iter().next() else {
             return Err(self.core.malformed(raw.status, "no choices"));
         };
-        let Some(text) = choice.message.content else {
-            return Err(self
-                .core
-                .malformed(raw.status, "choices[0].message.content is null"));
+        let tool_calls: Vec<ToolCall> = choice
+            .message
+            .tool_calls
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| ToolCall {
+                id: c.id,
+                arguments: serde_json::from_str(&c.function.arguments)
+                    .unwrap_or(serde_json::Value::String(c.function.arguments)),
+                name: c.function.name,
+            })
+            .collect();
+        let text = match choice.message.content {
+            Some(text) => text,
+            None if !tool_calls.is_empty() => String::new(),
+            None => {
+                return Err(self
+                    .core
+                    .malformed(raw.status, "choices[0].message.content is null"))
+            }
         };
         let usage = parsed.usage.unwrap_or_default();
         Ok(AttemptOk {
             text,
+            tool_calls,
             input_tokens: usage.prompt_tokens.unwrap_or(0),
             output_tokens: usage.completion_tokens.unwrap_or(0),
             model: parsed.model,
@@ -183,6 +218,59 @@ struct Choice {
 struct Message {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<WireToolCall>>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    id: String,
+    function: WireFunction,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: String,
+    #[serde(default)]
+    arguments: String,
+}
+
+/// The `messages` array: system (when set), the prompt, then each later turn.
+fn messages(req: &LlmRequest) -> Vec<serde_json::Value> {
+    let mut out = Vec::with_capacity(2 + req.turns.len());
+    if !req.system.is_empty() {
+        out.push(json!({"role": "system", "content": req.system}));
+    }
+    out.push(json!({"role": "user", "content": req.prompt}));
+    for turn in &req.turns {
+        match turn {
+            Turn::Assistant { text, tool_calls } => {
+                let mut msg = json!({"role": "assistant", "content": text});
+                if !tool_calls.is_empty() {
+                    let calls: Vec<serde_json::Value> = tool_calls
+                        .iter()
+                        .map(|c| {
+                            let arguments = match &c.arguments {
+                                serde_json::Value::String(raw) => raw.clone(),
+                                other => other.to_string(),
+                            };
+                            json!({"id": c.id, "type": "function", "function": {
+                                "name": c.name, "arguments": arguments,
+                            }})
+                        })
+                        .collect();
+                    msg["tool_calls"] = json!(calls);
+                }
+                out.push(msg);
+            }
+            Turn::ToolResults { results } => {
+                out.extend(results.iter().map(
+                    |r| json!({"role": "tool", "tool_call_id": r.call_id, "content": r.content}),
+                ))
+            }
+        }
+    }
+    out
 }
 
 #[derive(Deserialize, Default)]

@@ -220,6 +220,7 @@ impl Drop for BreakerPermit<'_> {
 #[derive(Debug)]
 pub(crate) struct AttemptOk {
     pub(crate) text: String,
+    pub(crate) tool_calls: Vec<super::client::ToolCall>,
     pub(crate) input_tokens: u64,
     pub(crate) output_tokens: u64,
     /// The model the provider reports, if any.
@@ -466,7 +467,12 @@ impl ProviderCore {
         Fut: Future<Output = Result<AttemptOk, AttemptError>>,
     {
         let started = Instant::now();
-        let sha = request_sha256(&self.provider, &self.model, &req.system, &req.prompt);
+        let sha = request_sha256(
+            &self.provider,
+            &self.model,
+            &req.system,
+            &req.hashed_prompt(),
+        );
         let mut attempts = 0u32;
         let mut retries = 0u32;
         let mut compat_retries = 0u32;
@@ -516,6 +522,7 @@ impl ProviderCore {
                     );
                     return Ok(LlmResponse {
                         text: ok.text,
+                        tool_calls: ok.tool_calls,
                         input_tokens: ok.input_tokens,
                         output_tokens: ok.output_tokens,
                         model: ok.model.unwrap_or_else(|| self.model.clone()),
