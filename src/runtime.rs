@@ -166,6 +166,7 @@ pub async fn start_with(
         }
     };
     let store = Store::open(&config.runtime.data_dir)?;
+    let spent_run = crate::actors::swarm_pool::RunSpend::default();
     let chooser =
         commander_client.map(
             |(client, records, system, timeout)| crate::llm::commander::Chooser {
@@ -175,6 +176,8 @@ pub async fn start_with(
                 timeout,
                 store: store.clone(),
                 max_tool_rounds: config.commander.max_tool_rounds,
+                budget: crate::actors::swarm_pool::Budget::from_config(&config.swarm),
+                spent_run: spent_run.clone(),
             },
         );
     let params = PaperParams::from_config(&config.broker);
@@ -267,7 +270,7 @@ pub async fn start_with(
             max_concurrent: config.swarm.max_concurrent,
             agent_timeout: config.swarm.agent_timeout(),
             budget: crate::actors::swarm_pool::Budget::from_config(&config.swarm),
-            spent_run: Arc::default(),
+            spent_run,
         };
         supervise(
             "SwarmPool",

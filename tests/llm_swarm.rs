@@ -354,7 +354,12 @@ async fn an_llm_commander_only_chooses_among_sized_candidates() {
 }
 
 /// Runs the default day with `[commander]` on an Anthropic fake at `server_uri`.
-fn anthropic_commander_day(server_uri: &str, dir: &Path, rounds: u32) -> std::process::Output {
+fn anthropic_commander_day(
+    server_uri: &str,
+    dir: &Path,
+    rounds: u32,
+    token_budget: u64,
+) -> std::process::Output {
     let provider = format!(
         "[llm.providers.claude]\nkind = \"anthropic\"\nmodel = \"claude-test\"\nbase_url = \"{server_uri}\"\napi_key_env = \"FAKE_CLAUDE_KEY\"\nmax_retries = 0\n\n[commander]\nprovider = \"claude\""
     );
@@ -365,6 +370,10 @@ fn anthropic_commander_day(server_uri: &str, dir: &Path, rounds: u32) -> std::pr
             (
                 "max_tool_rounds = 3",
                 &format!("max_tool_rounds = {rounds}"),
+            ),
+            (
+                "budget_tokens_per_run = 0",
+                &format!("budget_tokens_per_run = {token_budget}"),
             ),
             ("enabled = true", "enabled = false"),
         ],
@@ -424,7 +433,7 @@ async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
         .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (uri, d) = (server.uri(), dir.path().to_path_buf());
-    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3))
+    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3, 0))
         .await
         .expect("join");
     assert!(
@@ -474,7 +483,7 @@ async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
         .await;
     let dir2 = tempfile::tempdir().expect("tempdir");
     let (uri, d) = (addict.uri(), dir2.path().to_path_buf());
-    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3))
+    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3, 0))
         .await
         .expect("join");
     assert!(out.status.success());
@@ -494,4 +503,25 @@ async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
             Some(1 + 2 * (i % 4))
         );
     }
+
+    // The swarm's token budget covers the commander: 960 tokens a call, 1500 for the run, so
+    // the first cycle's two calls go out and every later cycle chooses nothing.
+    let frugal = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ToolUser { never_stops: false })
+        .mount(&frugal)
+        .await;
+    let dir3 = tempfile::tempdir().expect("tempdir");
+    let (uri, d) = (frugal.uri(), dir3.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3, 1500))
+        .await
+        .expect("join");
+    assert!(out.status.success());
+    assert_eq!(frugal.received_requests().await.map(|r| r.len()), Some(2));
+    let db3 = common::db(dir3.path());
+    assert_eq!(
+        db3.int("SELECT count(DISTINCT cycle_id) AS n FROM orders WHERE intent = 'OPEN'"),
+        1
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("LLM budget spent: no new orders"));
 }

@@ -175,7 +175,8 @@ async fn run_cycle(
                 "aggregated_signals": candidates,
             });
             let (choice, calls) =
-                crate::llm::commander::choose(ch, cycle_id, &decisions, context).await;
+                crate::llm::commander::choose(ch, cycle_id, snapshot.date(), &decisions, context)
+                    .await;
             if !calls.is_empty() {
                 peers
                     .recorder

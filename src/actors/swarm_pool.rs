@@ -16,6 +16,7 @@ use crate::swarm::render::RenderedPrompt;
 use crate::swarm::template::Template;
 use crate::swarm::{render, signal};
 use actix::prelude::*;
+use chrono::NaiveDate;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use std::collections::{BTreeMap, HashMap};
@@ -62,7 +63,7 @@ pub struct SwarmSetup {
     /// Spend caps.
     pub budget: Budget,
     /// Spend of this run so far (dollars, tokens), shared across restarts.
-    pub spent_run: Arc<Mutex<(rust_decimal::Decimal, u64)>>,
+    pub spent_run: RunSpend,
 }
 
 /// LLM spend caps from `[swarm]`; zero means no limit.
@@ -131,6 +132,38 @@ impl Budget {
 
     fn any(&self) -> bool {
         *self != Budget::default()
+    }
+
+    /// Which cap, if any, this run's spend (`spent_run`) and the store's spend on `day` have
+    /// reached; `None` without caps (and then the store is not read).
+    pub async fn check(
+        &self,
+        store: &Store,
+        spent_run: &RunSpend,
+        day: NaiveDate,
+    ) -> Option<String> {
+        if !self.any() {
+            return None;
+        }
+        let run = spent_run.lock().map(|s| *s).unwrap_or_default();
+        let day_spent = store
+            .call(move |c| day_spend(c, day))
+            .await
+            .unwrap_or_default();
+        self.exhausted(run, day_spent)
+    }
+}
+
+/// Dollars and tokens spent on LLM calls by this run, shared by the swarm and the commander.
+pub type RunSpend = Arc<Mutex<(rust_decimal::Decimal, u64)>>;
+
+/// Adds the calls' cost and tokens to the run's spend.
+pub fn add_spend(spent_run: &RunSpend, calls: &[CallRecord]) {
+    if let Ok(mut spent) = spent_run.lock() {
+        for r in calls {
+            spent.0 += r.cost;
+            spent.1 += r.input_tokens + r.output_tokens;
+        }
     }
 }
 
@@ -389,14 +422,12 @@ impl Handler<ConsultSwarm> for SwarmPool {
         let cycle_id = m.cycle_id;
         let day = m.snapshot.date();
         Box::pin(async move {
-            if !llm_agents.is_empty() && setup.budget.any() {
-                let run = setup.spent_run.lock().map(|s| *s).unwrap_or_default();
-                let day_spent = setup
-                    .store
-                    .call(move |c| day_spend(c, day))
+            if !llm_agents.is_empty() {
+                if let Some(why) = setup
+                    .budget
+                    .check(&setup.store, &setup.spent_run, day)
                     .await
-                    .unwrap_or_default();
-                if let Some(why) = setup.budget.exhausted(run, day_spent) {
+                {
                     tracing::warn!(target: "alphahive::swarm", %why, agents = llm_agents.len(), "LLM budget spent: agents abstain this cycle");
                     for (idx, id, template) in &llm_agents {
                         let o = AgentOutcome {
@@ -425,12 +456,7 @@ impl Handler<ConsultSwarm> for SwarmPool {
                         .lock()
                         .map(|mut v| std::mem::take(&mut *v))
                         .unwrap_or_default();
-                    if let Ok(mut spent) = setup.spent_run.lock() {
-                        for r in &drained {
-                            spent.0 += r.cost;
-                            spent.1 += r.input_tokens + r.output_tokens;
-                        }
-                    }
+                    add_spend(&setup.spent_run, &drained);
                     drained
                         .into_iter()
                         .map(|r| call_row(r, cycle_id, &by_sha))

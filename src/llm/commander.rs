@@ -11,6 +11,7 @@ use super::client::{
     request_sha256, CallRecord, LlmClient, LlmError, LlmRequest, ToolCall, ToolResult, ToolSpec,
     Turn,
 };
+use crate::actors::swarm_pool::{add_spend, Budget, RunSpend};
 use crate::policy::Decision;
 use crate::store::models::{self, NewLlmCall};
 use crate::store::Store;
@@ -34,6 +35,10 @@ pub struct Chooser {
     /// Rounds of tool calls allowed before the answer (`commander.max_tool_rounds`; 0 offers
     /// no tools).
     pub max_tool_rounds: u32,
+    /// The `[swarm]` spend caps, which cover the commander's calls too.
+    pub budget: Budget,
+    /// This run's LLM spend, shared with the swarm.
+    pub spent_run: RunSpend,
 }
 
 /// Most tool calls answered in one round; further calls in the same round get an error result.
@@ -217,9 +222,11 @@ pub fn apply_choice(decisions: Vec<Decision>, choice: &Choice) -> Vec<Decision> 
 }
 
 /// Asks the LLM to choose among the ENTRY decisions; returns the choice and the call rows.
+/// With the LLM budget spent (as of market day `day`) no call is made and nothing is chosen.
 pub async fn choose(
     ch: &Chooser,
     cycle_id: i32,
+    day: chrono::NaiveDate,
     decisions: &[Decision],
     context: serde_json::Value,
 ) -> (Choice, Vec<NewLlmCall>) {
@@ -248,9 +255,17 @@ pub async fn choose(
             .ok()
             .flatten()
     };
-    let choice = match cached {
-        Some((text, _, _)) => parse_choice(&text, &allowed),
-        None => {
+    let spent = match cached {
+        Some(_) => None,
+        None => ch.budget.check(&ch.store, &ch.spent_run, day).await,
+    };
+    let choice = match (cached, spent) {
+        (Some((text, _, _)), _) => parse_choice(&text, &allowed),
+        (None, Some(why)) => {
+            tracing::warn!(target: "alphahive::commander", %why, "LLM budget spent: no new orders this cycle");
+            Choice::rejected(format!("BUDGET_EXHAUSTED: {why}"))
+        }
+        (None, None) => {
             let req = LlmRequest {
                 system: ch.system.clone(),
                 prompt,
@@ -300,6 +315,7 @@ pub async fn choose(
         .lock()
         .map(|mut v| std::mem::take(&mut *v))
         .unwrap_or_default();
+    add_spend(&ch.spent_run, &drained);
     let rows = drained
         .into_iter()
         .map(|r| NewLlmCall::from_record(r, cycle_id, Some("commander".into())))
