@@ -1,5 +1,6 @@
 //! The swarm stage against a local fake OpenAI-compatible server that answers every call after
-//! 500 ms: 50 agents with `max_concurrent` 50 (target ≤ 550 ms) and 10 (about 2.5 s).
+//! 500 ms: 50 agents with `max_concurrent` 50 (target ≤ 550 ms) and 10 (about 2.5 s); and with
+//! one of the 50 never answering under `agent_timeout` 1 s (target: about 1 s, the timeout).
 
 use actix::Actor;
 use alphahive::actors::messages::ConsultSwarm;
@@ -13,6 +14,7 @@ use alphahive::swarm::instance::Instance;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -21,24 +23,46 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Answers after 500 ms; with `hang`, the first request of every 50 gets no answer for a minute.
+struct HangFirstOf50 {
+    n: AtomicUsize,
+    hang: bool,
+    ok: ResponseTemplate,
+}
+
+impl wiremock::Respond for HangFirstOf50 {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let n = self.n.fetch_add(1, Ordering::Relaxed);
+        let delay = if self.hang && n % 50 == 0 {
+            60_000
+        } else {
+            500
+        };
+        self.ok.clone().set_delay(Duration::from_millis(delay))
+    }
+}
+
 fn bench_swarm(c: &mut Criterion) {
     let mut group = c.benchmark_group("swarm_stage_50_agents_500ms");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
-    for max_concurrent in [50usize, 10] {
-        group.bench_function(format!("max_concurrent_{max_concurrent}"), |b| {
+    for (max_concurrent, hang) in [(50usize, false), (10, false), (50, true)] {
+        let name = if hang {
+            format!("max_concurrent_{max_concurrent}_one_hangs_timeout_1s")
+        } else {
+            format!("max_concurrent_{max_concurrent}")
+        };
+        group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let sys = actix::System::new();
                 sys.block_on(async move {
                     let server = MockServer::start().await;
                     let answer = json!({"target": "NVDA", "signal": "NO_TRADE", "confidence": 0.0, "params": {"legs": []}, "reasoning": "bench"}).to_string();
+                    let ok = ResponseTemplate::new(200)
+                        .set_body_json(json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}], "usage": {"prompt_tokens": 10, "completion_tokens": 5}}));
                     Mock::given(wiremock::matchers::method("POST"))
-                        .respond_with(
-                            ResponseTemplate::new(200)
-                                .set_body_json(json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}], "usage": {"prompt_tokens": 10, "completion_tokens": 5}}))
-                                .set_delay(Duration::from_millis(500)),
-                        )
+                        .respond_with(HangFirstOf50 { n: AtomicUsize::new(0), hang, ok })
                         .mount(&server)
                         .await;
                     let dir = tempfile::tempdir().expect("tempdir");
@@ -65,7 +89,7 @@ fn bench_swarm(c: &mut Criterion) {
                         answerer: Answerer::Llm { client: build_client("fake", &cfg, None).expect("client"), records: Arc::default() },
                         store: Store::open(dir.path()).expect("store"),
                         max_concurrent,
-                        agent_timeout: Duration::from_secs(5),
+                        agent_timeout: Duration::from_secs(if hang { 1 } else { 5 }),
                         budget: Default::default(),
                         spent_run: Arc::default(),
                     };
