@@ -33,7 +33,7 @@ struct HangFirstOf50 {
 impl wiremock::Respond for HangFirstOf50 {
     fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
         let n = self.n.fetch_add(1, Ordering::Relaxed);
-        let delay = if self.hang && n % 50 == 0 {
+        let delay = if self.hang && n.is_multiple_of(50) {
             60_000
         } else {
             500
