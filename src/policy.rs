@@ -37,6 +37,10 @@ pub struct PolicyParams {
     pub max_risk_per_trade: Decimal,
     /// Cap from `[risk]`: capital per trade.
     pub max_capital_per_trade: Decimal,
+    /// Cap from `[risk]`: max loss of all open positions together.
+    pub max_total_exposure: Decimal,
+    /// Cap from `[risk]`: max loss on one underlying as a fraction of equity.
+    pub max_concentration: Decimal,
 }
 
 impl PolicyParams {
@@ -56,6 +60,8 @@ impl PolicyParams {
             min_quorum: u32::try_from(c.swarm.min_quorum).unwrap_or(u32::MAX),
             max_risk_per_trade: to_dec(c.risk.max_risk_per_trade),
             max_capital_per_trade: to_dec(c.risk.max_capital_per_trade),
+            max_total_exposure: to_dec(c.risk.max_total_exposure),
+            max_concentration: to_dec(c.risk.max_concentration),
         }
     }
 }
@@ -190,12 +196,16 @@ fn repriced(legs: &[Leg], m: &MarketSnapshot) -> Option<Vec<Leg>> {
 }
 
 /// Sizes a candidate: fractional Kelly from the spread's probability of profit and payoff,
-/// capped by the per-trade risk and capital limits; `Err` explains a skip.
+/// capped by the per-trade risk and capital limits and by the room left under the total
+/// exposure and concentration limits (after `planned`, the max loss of entries already planned
+/// this cycle), so the Commander does not propose what the gate would deny; `Err` explains a
+/// skip. The risk gate still checks every limit itself.
 pub fn size_entry(
     c: &Candidate,
     m: &MarketSnapshot,
     account: &AccountView,
     p: &PolicyParams,
+    planned: Decimal,
     client_order_id: String,
     cycle_id: i32,
 ) -> Result<OrderRequest, String> {
@@ -237,7 +247,23 @@ pub fn size_entry(
     } else {
         by_risk
     };
-    let qty = by_risk.min(by_capital).to_u32().unwrap_or(0);
+    let total_room = p.max_total_exposure - account.total_exposure() - planned;
+    let target_room = account.equity * p.max_concentration - account.exposure_in(&c.target);
+    let room = total_room.min(target_room).max(Decimal::ZERO);
+    let by_room = (room / unit.max_loss).floor();
+    if by_room.is_zero() && !by_risk.min(by_capital).is_zero() {
+        return Err(format!(
+            "no room under the exposure limits: total {:.2} + planned {planned:.2} of max_total_exposure {}, {:.2} on {} of {:.2} (max_concentration {}), one lot risks {:.2}",
+            account.total_exposure(),
+            p.max_total_exposure,
+            account.exposure_in(&c.target),
+            c.target,
+            account.equity * p.max_concentration,
+            p.max_concentration,
+            unit.max_loss
+        ));
+    }
+    let qty = by_risk.min(by_capital).min(by_room).to_u32().unwrap_or(0);
     let position_risk = unit.max_loss * Decimal::from(qty);
     if qty == 0 || position_risk < p.min_position_usd {
         return Err(format!(
@@ -374,6 +400,7 @@ pub fn plan(
     let (candidates, skipped) = aggregate(outcomes, params);
     decisions.extend(skipped);
     let mut entries = 0u32;
+    let mut planned = Decimal::ZERO;
     let mut used = std::collections::BTreeSet::new();
     for c in &candidates {
         if entries >= params.max_orders_per_cycle {
@@ -405,9 +432,12 @@ pub fn plan(
             ));
             continue;
         }
-        match size_entry(c, snapshot, account, params, next_id(), cycle_id) {
+        match size_entry(c, snapshot, account, params, planned, next_id(), cycle_id) {
             Ok(order) => {
                 entries += 1;
+                planned += order_risk(&order.legs, order.limit_price, order.quantity)
+                    .map(|r| r.max_loss)
+                    .unwrap_or_default();
                 decisions.push(Decision {
                     kind: "ENTRY".into(),
                     target: c.target.clone(),
@@ -420,3 +450,7 @@ pub fn plan(
     }
     (candidates, decisions)
 }
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;
