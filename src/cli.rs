@@ -201,6 +201,7 @@ fn check(cfg: &Config) -> anyhow::Result<i32> {
     let templates = crate::swarm::template::load_templates(&cfg.swarm.templates_dir)?;
     let instances = crate::swarm::instance::load_instances(&cfg.swarm.instances_dir)?;
     crate::swarm::instance::validate_instances(&instances, &templates)?;
+    crate::swarm::instance::check_exit_dte(&instances, cfg.commander.exit_dte)?;
     for t in templates.values() {
         if !crate::llm::rules::EVALUATORS.contains(&t.evaluator.as_str()) {
             bail!(

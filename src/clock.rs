@@ -33,7 +33,9 @@ pub struct SimClock {
 }
 
 impl SimClock {
-    /// Starts at `start`'s session open, or just after `last` (a previous run's last cycle).
+    /// Starts at the later of `start`'s session open and the cycle just after `last` (a
+    /// previous run's last cycle): a second run continues the calendar, and a `start` later
+    /// than the recorded cycles skips ahead to it.
     pub fn new(start: NaiveDate, last: Option<NaiveDateTime>, interval_s: f64) -> SimClock {
         let interval = Duration::milliseconds((interval_s * 1000.0).round().max(1.0) as i64);
         let first = session_day_on_or_after(start).and_time(open());
@@ -94,5 +96,18 @@ mod tests {
                 .and_hms_opt(9, 30, 0)
                 .expect("t")
         );
+    }
+
+    #[test]
+    fn a_later_start_skips_ahead_of_the_last_recorded_cycle() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+        let last = day.and_hms_opt(11, 0, 0).expect("t");
+        let later = NaiveDate::from_ymd_opt(2026, 5, 18).expect("date");
+        let mut c = SimClock::new(later, Some(last), 300.0);
+        assert_eq!(c.tick(), later.and_hms_opt(9, 30, 0).expect("t"));
+        assert_eq!(c.tick(), later.and_hms_opt(9, 35, 0).expect("t"));
+        // An earlier start never moves the clock back.
+        let mut c = SimClock::new(day, Some(last), 300.0);
+        assert_eq!(c.tick(), day.and_hms_opt(11, 5, 0).expect("t"));
     }
 }

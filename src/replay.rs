@@ -15,6 +15,7 @@ use crate::orders::OrderRequest;
 use crate::policy::{plan, PolicyParams};
 use crate::store::schema::{cycles, signals};
 use crate::store::{snapshots, Store, StoreError};
+use crate::swarm::instance::DteWindow;
 use anyhow::{bail, Context};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -91,8 +92,15 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
     let rate = snap["rate"].as_f64().unwrap_or(0.04);
     let market =
         SyntheticMarket::new(&cfg.market.symbols, cfg.market.seed, rate).snapshot(market_ts)?;
-    let same_market =
-        crate::swarm::render::market_view(&market, &cfg.market.symbols) == snap["market"];
+    // The snapshot names the expiry window its market view shows; snapshots recorded before
+    // windows were configurable show the default one.
+    let window: DteWindow =
+        serde_json::from_value(snap["market_window"].clone()).unwrap_or(DteWindow::DEFAULT);
+    let same_market = as_stored(crate::swarm::render::market_view(
+        &market,
+        &cfg.market.symbols,
+        window,
+    )) == snap["market"];
 
     let instances = crate::swarm::instance::load_instances(&cfg.swarm.instances_dir)?;
     let outcomes: Vec<AgentOutcome> = sigs
@@ -139,7 +147,8 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
         decisions = crate::llm::commander::apply_choice(decisions, &choice);
     }
     let replayed: Vec<OrderRequest> = decisions.into_iter().filter_map(|d| d.order).collect();
-    let same_orders = serde_json::to_value(&replayed).ok() == serde_json::to_value(&recorded).ok();
+    let same_orders =
+        serde_json::to_value(&replayed).ok().map(as_stored) == serde_json::to_value(&recorded).ok();
     Ok(ReplayReport {
         cycle_id,
         same_market,
@@ -147,6 +156,17 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
         replayed,
         same_orders,
     })
+}
+
+/// `value` as the snapshot file gives it back: written as JSON text and read again. serde_json
+/// (without its `float_roundtrip` feature) may read a 17-digit float back one ulp off what it
+/// wrote, and the recorded side of every comparison went through that, so the regenerated side
+/// must too.
+fn as_stored(value: serde_json::Value) -> serde_json::Value {
+    serde_json::to_string(&value)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(value)
 }
 
 /// Prints the replay; exit 0 when the same orders come out, 1 otherwise.

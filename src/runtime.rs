@@ -2,7 +2,7 @@
 //! cycles from the clock, stop cleanly on Ctrl-C / SIGTERM, escalate when supervision gives up.
 
 use crate::actors::broker::Broker;
-use crate::actors::commander::{Commander, Peers};
+use crate::actors::commander::{Commander, Peers, RecordedMarket};
 use crate::actors::messages::{CycleSummary, FlushMetrics, RunCycle};
 use crate::actors::messages::{GetRiskStatus, WatchdogStatus};
 use crate::actors::monitor::Heartbeat;
@@ -135,6 +135,8 @@ pub async fn start_with(
     )?);
     let instances = crate::swarm::instance::load_instances(&config.swarm.instances_dir)?;
     crate::swarm::instance::validate_instances(&instances, &templates)?;
+    crate::swarm::instance::check_exit_dte(&instances, config.commander.exit_dte)?;
+    let recorded_window = crate::swarm::instance::enabled_span(&instances)?;
     let instances = Arc::new(instances);
 
     let commander_provider = config
@@ -244,9 +246,17 @@ pub async fn start_with(
     };
     let broker = {
         let store = store.clone();
+        // Its own instance of the market source (a pure function of the seed), so expiry
+        // settlement reads closes without borrowing the Commander's.
+        let settlement: crate::actors::broker::SettlementMarket =
+            Arc::new(std::sync::Mutex::new(Box::new(SyntheticMarket::new(
+                &config.market.symbols,
+                config.market.seed,
+                0.04,
+            ))));
         supervise(
             "Broker",
-            move |s| Broker::new(store.clone(), params.clone(), s),
+            move |s| Broker::new(store.clone(), params.clone(), settlement.clone(), s),
             sup.clone(),
         )
     };
@@ -288,6 +298,10 @@ pub async fn start_with(
         };
         let policy = PolicyParams::from_config(config);
         let symbols = config.market.symbols.clone();
+        let recorded = RecordedMarket {
+            symbols: symbols.clone(),
+            window: recorded_window,
+        };
         let seed = config.market.seed;
         let run_id = format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
         let snapshots = config.runtime.snapshots;
@@ -300,7 +314,7 @@ pub async fn start_with(
                     peers.clone(),
                     policy.clone(),
                     run_id.clone(),
-                    symbols.clone(),
+                    recorded.clone(),
                     snapshots,
                     s,
                 )

@@ -189,10 +189,35 @@ fn time_exit_then_expiry_settlement() {
     // Position B: opened, then left alone past its expiry: the venue settles it at intrinsic.
     let b = open_spread(&mut conn, &cfg, &m0, "T-B");
     assert_eq!(b.status, "FILLED");
+    // Settled days later, it is still valued at the expiry date's close, not today's spot.
     let after = snapshot_at(&mut market, expiry + Duration::days(3));
-    let settled = paper::settle_expired(&mut conn, &after).expect("settle");
+    let close = market.close("NVDA", expiry).expect("close");
+    assert_ne!(close, after.underlyings["NVDA"].spot);
+    let open = paper::open_positions(&mut conn).expect("open");
+    let [pos_b] = open.as_slice() else {
+        panic!("one open position: {open:?}");
+    };
+    let mut closes = |symbol: &str, date: NaiveDate| {
+        assert_eq!((symbol, date), ("NVDA", expiry));
+        Some(close)
+    };
+    let settled = paper::settle_expired(&mut conn, &after, &mut closes).expect("settle");
     assert_eq!(settled.len(), 1);
     assert_eq!(settled[0].intent, Intent::Expiry);
+    assert_eq!(settled[0].fills.len(), pos_b.legs.len());
+    for (fill, leg) in settled[0].fills.iter().zip(&pos_b.legs) {
+        let c = &leg.contract;
+        let intrinsic = match c.right {
+            Right::Call => (close - c.strike).max(0.0),
+            Right::Put => (c.strike - close).max(0.0),
+        };
+        assert_eq!(
+            fill.price,
+            Decimal::try_from(intrinsic).expect("finite").round_dp(4),
+            "leg {} settles at intrinsic against the expiry close {close}",
+            c.strike
+        );
+    }
     assert!(paper::open_positions(&mut conn).expect("open").is_empty());
     assert!(settled[0]
         .fills

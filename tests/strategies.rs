@@ -1,15 +1,19 @@
-//! The strategy templates: every shipped template is wired to its rules evaluator, and 20
-//! simulated days with the shipped config trade all three strategies with a ledger that
-//! reconciles to the cent.
+//! The strategy templates: every shipped template is wired to its rules evaluator and states
+//! the same expiry window, and 20 simulated days with the shipped config trade all three
+//! strategies, close trades by every exit rule, and (after a restart past the open positions'
+//! expiry) by expiry settlement, with a ledger that reconciles to the cent.
 
 mod common;
 
-use alphahive::domain::Structure;
+use alphahive::domain::{Leg, Right, Structure};
 use alphahive::llm::rules;
-use alphahive::swarm::instance::{load_instances, validate_instances, Instance};
-use alphahive::swarm::render::{render, sample_snapshot};
+use alphahive::market::synthetic::SyntheticMarket;
+use alphahive::market::MarketData;
+use alphahive::swarm::instance::{load_instances, validate_instances, DteWindow, Instance};
+use alphahive::swarm::render::{render, sample_snapshot, symbol_views};
 use alphahive::swarm::signal::{classify_structure, parse_answer};
 use alphahive::swarm::template::{load_templates, Template};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use common::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -92,6 +96,59 @@ fn every_template_matches_its_evaluator_and_parameters() {
     );
 }
 
+/// Every template states the instance's expiry window (its defaults when the instance sets
+/// none) exactly as the evaluators apply it, shows only those expiries, and the evaluator trades
+/// inside it.
+#[test]
+fn templates_and_evaluators_agree_on_the_expiry_window() {
+    let (templates, instances) = shipped();
+    let short = DteWindow {
+        min_dte: 14,
+        max_dte: 28,
+    };
+    for inst in &instances {
+        let t = &templates[&inst.template];
+        let mut variants = vec![(inst.clone(), inst.dte_window().expect("valid window"))];
+        let mut default = inst.clone();
+        default.parameters.remove("min_dte");
+        default.parameters.remove("max_dte");
+        variants.push((default, DteWindow::DEFAULT));
+        let mut explicit = inst.clone();
+        explicit.parameters.insert("min_dte".into(), 14.into());
+        explicit.parameters.insert("max_dte".into(), 28.into());
+        variants.push((explicit, short));
+        for (inst, window) in variants {
+            assert_eq!(inst.dte_window().expect("window"), window);
+            let (lo, hi, target) = (window.min_dte, window.max_dte, window.target());
+            let snap = sample_snapshot(&inst.symbol_pool());
+            let text = render(t, &inst, &snap).expect("renders").text;
+            for needle in [
+                format!("Expiry window: {lo} to {hi} days to expiry, aiming at {target}"),
+                format!("the expiries with {lo}–{hi} days"),
+                format!("is between {lo} and {hi} and closest\n   to {target} (the earlier one on a tie)"),
+            ] {
+                assert!(text.contains(&needle), "{} {window:?}: no {needle:?}", inst.id);
+            }
+            for view in symbol_views(&snap, &inst.symbol_pool(), window).values() {
+                assert!(
+                    view.chain.iter().all(|e| window.contains(e.dte)),
+                    "{view:?}"
+                );
+            }
+            let raw = rules::evaluate(&t.evaluator, &inst, &snap).expect("evaluates");
+            let signal = parse_answer(&raw, &inst, &t.name, &snap).expect("valid");
+            for leg in &signal.params.legs {
+                let dte = (leg.contract.expiry - snap.date()).num_days();
+                assert!(
+                    window.contains(dte),
+                    "{} {window:?}: traded {dte} DTE",
+                    inst.id
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn evaluators_emit_only_their_structures() {
     let (templates, instances) = shipped();
@@ -121,7 +178,8 @@ fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap_or_else(|e| panic!("not a decimal {s:?}: {e}"))
 }
 
-/// 20 simulated sessions (78 cycles each) with the shipped config and seed 42.
+/// 20 simulated sessions (78 cycles each) with the shipped config and seed 42, then a restart
+/// of 3 cycles after the open positions' expiry.
 #[test]
 fn twenty_days_trade_every_strategy_and_reconcile() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -163,7 +221,7 @@ fn twenty_days_trade_every_strategy_and_reconcile() {
         "instances that opened trades: {opened:?}"
     );
 
-    // Exits happened by rule.
+    // Exits happened by rule, by each rule.
     assert!(
         db.int(
             "SELECT count(*) AS n FROM orders WHERE status = 'FILLED' \
@@ -171,6 +229,119 @@ fn twenty_days_trade_every_strategy_and_reconcile() {
         ) >= 1,
         "no rule-based exit in 20 days"
     );
+    let filled = |intent: &str| {
+        db.int(&format!(
+            "SELECT count(*) AS n FROM orders WHERE status = 'FILLED' AND intent = '{intent}'"
+        ))
+    };
+    for intent in ["TAKE_PROFIT", "STOP_LOSS", "TIME_EXIT"] {
+        assert!(filled(intent) >= 1, "no FILLED {intent} order in 20 days");
+    }
+
+    // Stage 2. While the runtime runs, the exit rules close every position before its expiry
+    // (at the latest at 5 days to expiry), so expiry settlement is for positions it could not
+    // close: here, ones it was not running for. The run ended with positions open; start it
+    // again with `sim_start` after their last expiry: the simulated calendar skips ahead, and
+    // the first cycle settles every one of them at intrinsic against its expiry-day close.
+    let open: Vec<(String, NaiveDate)> = db
+        .texts("SELECT position_id || '|' || expiry AS s FROM positions WHERE closed_at IS NULL")
+        .iter()
+        .map(|r| {
+            let (id, expiry) = r.split_once('|').expect("id|expiry");
+            let expiry = NaiveDate::parse_from_str(expiry, "%Y-%m-%d").expect("expiry date");
+            (id.to_string(), expiry)
+        })
+        .collect();
+    let last_expiry = open
+        .iter()
+        .map(|(_, e)| *e)
+        .max()
+        .expect("the 20 days end with open positions");
+    let restart = alphahive::clock::session_day_on_or_after(last_expiry + Duration::days(1));
+    let restart_sim = format!("sim_start = \"{restart}\"");
+    let cfg = write_config(
+        dir.path(),
+        &[
+            ("snapshots = true", "snapshots = false"),
+            ("sim_start = \"2026-03-23\"", &restart_sim),
+        ],
+    );
+    let out = alphahive(&["--config", cfg.to_str().expect("utf8"), "--cycles", "3"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "restart failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("summary: cycles=3 failed=0"), "{stdout}");
+    let opening = restart.and_hms_opt(9, 30, 0).expect("open");
+    assert_eq!(
+        db.texts("SELECT market_ts AS s FROM cycles ORDER BY id LIMIT 1 OFFSET 1560"),
+        [opening.format("%Y-%m-%d %H:%M:%S").to_string()],
+        "the restart resumes at the later sim_start"
+    );
+    let symbols = ["NVDA", "AMD", "TSLA", "JPM", "BAC", "GS"].map(String::from);
+    let mut market = SyntheticMarket::new(&symbols, 42, 0.04);
+    for (id, expiry) in &open {
+        assert!(*expiry < restart, "{id} expired before the restart");
+        let closed = db.texts(&format!(
+            "SELECT close_intent || '|' || legs_json AS s FROM positions WHERE position_id = '{id}'"
+        ));
+        let (intent, legs) = closed
+            .first()
+            .and_then(|r| r.split_once('|'))
+            .unwrap_or_else(|| panic!("{id}: not closed: {closed:?}"));
+        assert_eq!(intent, "EXPIRY", "{id}");
+        let legs: Vec<Leg> = serde_json::from_str(legs).expect("legs_json");
+        let order = db.texts(&format!(
+            "SELECT status || '|' || market_ts AS s FROM orders \
+             WHERE intent = 'EXPIRY' AND position_id = '{id}'"
+        ));
+        let [order] = order.as_slice() else {
+            panic!("{id}: one EXPIRY order expected: {order:?}");
+        };
+        let (status, ts) = order.split_once('|').expect("status|ts");
+        assert_eq!(status, "FILLED", "{id}");
+        let ts = NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S").expect("market_ts");
+        assert_eq!(
+            ts, opening,
+            "{id}: settled by the first cycle after its expiry"
+        );
+        // Intrinsic value against the underlying's close on the expiry date, not the spot of
+        // the (much later) cycle that settled it.
+        let fills = db.texts(&format!(
+            "SELECT leg_index || '|' || price || '|' || commission AS s FROM fills \
+             WHERE client_order_id = 'EXP-{id}' ORDER BY leg_index"
+        ));
+        assert_eq!(fills.len(), legs.len(), "{id}: one fill per leg");
+        for fill in &fills {
+            let mut parts = fill.split('|');
+            let (Some(index), Some(price), Some(commission)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                panic!("{id}: bad fill row {fill}");
+            };
+            let leg = &legs[index.parse::<usize>().expect("leg index")];
+            let spot = market
+                .close(&leg.contract.symbol, *expiry)
+                .expect("expiry close");
+            let intrinsic = match leg.contract.right {
+                Right::Call => (spot - leg.contract.strike).max(0.0),
+                Right::Put => (leg.contract.strike - spot).max(0.0),
+            };
+            let price: f64 = price.parse().expect("price");
+            assert!(
+                (price - intrinsic).abs() < 1e-4,
+                "{id}: leg {index} settled at {price}, intrinsic {intrinsic:.4} (spot {spot})"
+            );
+            assert_eq!(
+                dec(commission),
+                Decimal::ZERO,
+                "{id}: no commission at expiry"
+            );
+        }
+    }
+    assert!(filled("EXPIRY") >= 1, "no FILLED EXPIRY order");
 
     // Cash: starting cash plus every fill's cash delta, exactly.
     let account = db.texts("SELECT cash || '|' || starting_cash AS s FROM paper_account");

@@ -4,24 +4,36 @@ use super::messages::*;
 use super::metrics::ActorStats;
 use super::supervision::{InjectPanic, Ping, Supervised};
 use crate::broker::{paper, AccountView, Execution};
+use crate::market::MarketData;
 use crate::orders::OrderEvent;
 use crate::store::{models, Store};
 use actix::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// The market source expiry settlements read closing prices from.
+pub type SettlementMarket = Arc<Mutex<Box<dyn MarketData>>>;
 
 /// The Broker actor.
 pub struct Broker {
     store: Store,
     params: paper::PaperParams,
+    settlement: SettlementMarket,
     stats: Arc<ActorStats>,
 }
 
 impl Broker {
-    /// A broker over the paper venue's book in the store.
-    pub fn new(store: Store, params: paper::PaperParams, stats: Arc<ActorStats>) -> Self {
+    /// A broker over the paper venue's book in the store; expired positions settle against
+    /// closes from `settlement`.
+    pub fn new(
+        store: Store,
+        params: paper::PaperParams,
+        settlement: SettlementMarket,
+        stats: Arc<ActorStats>,
+    ) -> Self {
         Broker {
             store,
             params,
+            settlement,
             stats,
         }
     }
@@ -55,10 +67,20 @@ impl Handler<MarkToMarket> for Broker {
     type Result = ResponseFuture<Result<MarkResult, String>>;
     fn handle(&mut self, m: MarkToMarket, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
+        let settlement = self.settlement.clone();
         Box::pin(async move {
             store
                 .call(move |c| {
-                    let settlements = paper::settle_expired(c, &m.snapshot)?;
+                    let mut close = |symbol: &str, date| {
+                        let mut market = settlement.lock().ok()?;
+                        market
+                            .close(symbol, date)
+                            .map_err(|e| {
+                                tracing::warn!(target: "alphahive::broker", %symbol, %date, error = %e, "no close for an expiry")
+                            })
+                            .ok()
+                    };
+                    let settlements = paper::settle_expired(c, &m.snapshot, &mut close)?;
                     let account = paper::mark_account(
                         c,
                         Some(&m.snapshot),

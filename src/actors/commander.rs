@@ -11,6 +11,7 @@ use super::swarm_pool::SwarmPool;
 use crate::market::{MarketData, MarketSnapshot};
 use crate::policy::{self, PolicyParams};
 use crate::store::models::{CycleFinish, NewSignal};
+use crate::swarm::instance::DteWindow;
 use actix::prelude::*;
 use serde_json::json;
 use std::sync::Arc;
@@ -30,13 +31,24 @@ pub struct Peers {
     pub chooser: Option<crate::llm::commander::Chooser>,
 }
 
+/// What each cycle's snapshot records of the market view: the configured symbols with the
+/// expiries of `window`, the span of the enabled instances' windows, so the snapshot holds
+/// everything any agent was shown. The window is recorded too (`market_window`), for replay.
+#[derive(Debug, Clone)]
+pub struct RecordedMarket {
+    /// The symbols shown.
+    pub symbols: Vec<String>,
+    /// The days-to-expiry window of the expiries shown.
+    pub window: DteWindow,
+}
+
 /// The Commander actor.
 pub struct Commander {
     market: Box<dyn MarketData>,
     peers: Peers,
     params: PolicyParams,
     run_id: String,
-    symbols: Vec<String>,
+    recorded: RecordedMarket,
     snapshots: bool,
     stats: Arc<ActorStats>,
 }
@@ -48,7 +60,7 @@ impl Commander {
         peers: Peers,
         params: PolicyParams,
         run_id: String,
-        symbols: Vec<String>,
+        recorded: RecordedMarket,
         snapshots: bool,
         stats: Arc<ActorStats>,
     ) -> Self {
@@ -57,7 +69,7 @@ impl Commander {
             peers,
             params,
             run_id,
-            symbols,
+            recorded,
             snapshots,
             stats,
         }
@@ -111,7 +123,7 @@ fn signal_row(cycle_id: i32, o: &AgentOutcome) -> NewSignal {
 async fn run_cycle(
     peers: Peers,
     params: PolicyParams,
-    symbols: Vec<String>,
+    recorded: RecordedMarket,
     snapshot: Arc<MarketSnapshot>,
     cycle_id: i32,
 ) -> Result<CycleWork, String> {
@@ -234,7 +246,8 @@ async fn run_cycle(
         "cycle_id": cycle_id,
         "market_ts": snapshot.ts,
         "rate": snapshot.rate,
-        "market": crate::swarm::render::market_view(&snapshot, &symbols),
+        "market": crate::swarm::render::market_view(&snapshot, &recorded.symbols, recorded.window),
+        "market_window": recorded.window,
         "account_before": account,
         "settlements": marked.settlements,
         "agents": report.outcomes,
@@ -256,7 +269,7 @@ impl Handler<RunCycle> for Commander {
         let snapshot = self.market.snapshot(m.market_ts).map(Arc::new);
         let peers = self.peers.clone();
         let params = self.params.clone();
-        let symbols = self.symbols.clone();
+        let recorded = self.recorded.clone();
         let run_id = self.run_id.clone();
         let snapshots_on = self.snapshots;
         Box::pin(async move {
@@ -272,7 +285,7 @@ impl Handler<RunCycle> for Commander {
                 .await
                 .map_err(e2s)??;
             let result = match snapshot {
-                Ok(s) => run_cycle(peers.clone(), params, symbols, s, cycle_id).await,
+                Ok(s) => run_cycle(peers.clone(), params, recorded, s, cycle_id).await,
                 Err(e) => Err(format!("market data: {e}")),
             };
             let (finish, bytes, out) = match result {

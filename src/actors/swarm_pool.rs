@@ -11,7 +11,7 @@ use crate::llm::client::{request_sha256, CallRecord, LlmClient, LlmRequest};
 use crate::market::MarketSnapshot;
 use crate::store::models::{self, NewLlmCall};
 use crate::store::Store;
-use crate::swarm::instance::Instance;
+use crate::swarm::instance::{DteWindow, Instance};
 use crate::swarm::render::RenderedPrompt;
 use crate::swarm::template::Template;
 use crate::swarm::{render, signal};
@@ -363,7 +363,7 @@ impl Handler<ConsultSwarm> for SwarmPool {
         // For LLM agents: who they are, so a spent budget turns them into abstentions.
         let mut llm_agents: Vec<(usize, String, String)> = Vec::new();
         let mut by_sha: HashMap<String, String> = HashMap::new();
-        let mut views: HashMap<Vec<String>, serde_json::Value> = HashMap::new();
+        let mut views: HashMap<(Vec<String>, DteWindow), serde_json::Value> = HashMap::new();
         for instance in setup.instances.iter().filter(|i| i.enabled) {
             let Some(template) = setup.templates.get(&instance.template) else {
                 let mut o = outcome(instance, &instance.template, &setup.provider_name);
@@ -378,11 +378,16 @@ impl Handler<ConsultSwarm> for SwarmPool {
                     jobs.push(futures::future::ready(o).boxed());
                 }
                 Answerer::Llm { client, .. } => {
-                    let view = views
-                        .entry(instance.symbol_pool())
-                        .or_insert_with_key(|pool| render::market_view(&m.snapshot, pool))
-                        .clone();
-                    match render::render_with_view(template, instance, &m.snapshot, view) {
+                    let prompt = instance.dte_window().and_then(|window| {
+                        let view = views
+                            .entry((instance.symbol_pool(), window))
+                            .or_insert_with_key(|(pool, window)| {
+                                render::market_view(&m.snapshot, pool, *window)
+                            })
+                            .clone();
+                        render::render_with_view(template, instance, &m.snapshot, view)
+                    });
+                    match prompt {
                         Err(e) => {
                             let mut o = outcome(instance, &template.name, &setup.provider_name);
                             o.reason = Some("RENDER_FAILED".into());

@@ -12,7 +12,7 @@ use crate::risk::ApprovedOrder;
 use crate::store::models::{self, dec, now, NewFill, PositionRow};
 use crate::store::schema::{account_snapshots, fills, orders, paper_account, positions};
 use crate::store::StoreError;
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use rust_decimal::Decimal;
@@ -649,9 +649,15 @@ fn venue_close(
 
 /// Settles positions whose expiry has passed (or is today at/after 16:00) at intrinsic value,
 /// without commission. One transaction.
+///
+/// Each position settles against `close(underlying, expiry)`, the underlying's close on its
+/// expiry date, however late the settling cycle runs (e.g. after the runtime was down over the
+/// expiry); only when that is unknown does the snapshot's current spot stand in, and the
+/// settlement's detail says so.
 pub fn settle_expired(
     conn: &mut SqliteConnection,
     market: &MarketSnapshot,
+    close: &mut dyn FnMut(&str, NaiveDate) -> Option<f64>,
 ) -> Result<Vec<Execution>, StoreError> {
     conn.immediate_transaction(|conn| {
         let mut out = Vec::new();
@@ -663,8 +669,14 @@ pub fn settle_expired(
             if !expired {
                 continue;
             }
-            let Some(spot) = market.underlyings.get(&pos.underlying).map(|u| u.spot) else {
-                continue;
+            let (spot, basis) = match close(&pos.underlying, pos.expiry) {
+                Some(spot) if spot.is_finite() && spot > 0.0 => {
+                    (spot, format!("close of {}", pos.expiry))
+                }
+                _ => match market.underlyings.get(&pos.underlying).map(|u| u.spot) {
+                    Some(spot) => (spot, format!("no close for {}: spot at {ts}", pos.expiry)),
+                    None => continue,
+                },
             };
             let prices: Vec<Decimal> = pos
                 .legs
@@ -678,7 +690,7 @@ pub fn settle_expired(
                 })
                 .collect();
             let coid = format!("EXP-{}", pos.position_id);
-            let detail = format!("settled at intrinsic, spot={spot:.2}");
+            let detail = format!("settled at intrinsic, spot={spot:.2} ({basis})");
             out.push(venue_close(
                 conn,
                 &pos,

@@ -112,6 +112,19 @@ pub enum MarketError {
 pub trait MarketData: Send {
     /// The snapshot at market time `ts`. Sources are deterministic for a given configuration.
     fn snapshot(&mut self, ts: NaiveDateTime) -> Result<MarketSnapshot, MarketError>;
+
+    /// The closing spot of `symbol` on `date` (16:00), what an option expiring that day
+    /// settles against. By default read off the 16:00 snapshot.
+    fn close(&mut self, symbol: &str, date: NaiveDate) -> Result<f64, MarketError> {
+        let ts = date
+            .and_hms_opt(16, 0, 0)
+            .unwrap_or_else(|| date.and_time(Default::default()));
+        self.snapshot(ts)?
+            .underlyings
+            .get(symbol)
+            .map(|u| u.spot)
+            .ok_or(MarketError::NoData(ts))
+    }
 }
 
 /// Years from market time `ts` to 16:00 on `expiry` (365-day basis), never negative.

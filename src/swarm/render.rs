@@ -2,9 +2,9 @@
 //!
 //! [`market_view`] is the single compact description of market data an agent sees; the rules
 //! evaluator reads the same data through [`symbol_views`], so an LLM and the baseline decide on
-//! identical numbers.
+//! identical numbers. Both show the expiries of the instance's [`DteWindow`].
 
-use super::instance::Instance;
+use super::instance::{DteWindow, Instance};
 use super::template::Template;
 use super::SwarmError;
 use crate::domain::Right;
@@ -19,12 +19,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub use super::sample::sample_snapshot;
 
-/// Shortest days-to-expiry of the expiries shown in the view.
-pub const VIEW_MIN_DTE: i64 = 30;
-/// Longest days-to-expiry of the expiries shown in the view.
-pub const VIEW_MAX_DTE: i64 = 45;
-/// Preferred days-to-expiry; the fallback expiry is the one closest to it.
-pub const VIEW_TARGET_DTE: i64 = 37;
 /// Smallest |delta| of the quotes shown.
 pub const VIEW_MIN_ABS_DELTA: f64 = 0.05;
 /// Largest |delta| of the quotes shown.
@@ -90,28 +84,32 @@ pub struct SymbolView {
     pub earnings_date: Option<NaiveDate>,
     /// Dividend yield.
     pub dividend_yield: Option<f64>,
-    /// Expiries with 30–45 DTE, or the single expiry closest to 37 DTE if none.
+    /// Expiries inside the [`DteWindow`], or if none the single expiry closest to its target.
     pub chain: Vec<ExpiryView>,
 }
 
-/// The typed market view of the pool's symbols, keyed by symbol. Symbols absent from the
-/// snapshot are left out.
-pub fn symbol_views(snapshot: &MarketSnapshot, pool: &[String]) -> BTreeMap<String, SymbolView> {
+/// The typed market view of the pool's symbols, keyed by symbol, with the expiries of
+/// `window`. Symbols absent from the snapshot are left out.
+pub fn symbol_views(
+    snapshot: &MarketSnapshot,
+    pool: &[String],
+    window: DteWindow,
+) -> BTreeMap<String, SymbolView> {
     pool.iter()
         .filter_map(|s| snapshot.underlyings.get(s))
-        .map(|u| (u.symbol.clone(), symbol_view(u)))
+        .map(|u| (u.symbol.clone(), symbol_view(u, window)))
         .collect()
 }
 
 /// The market view as JSON: `{ "NVDA": { "symbol", "spot", ..., "chain": [...] }, ... }`.
 ///
-/// This is exactly what prompts see as `market_data`.
-pub fn market_view(snapshot: &MarketSnapshot, pool: &[String]) -> Value {
+/// This is exactly what prompts see as `market_data` (with the instance's window).
+pub fn market_view(snapshot: &MarketSnapshot, pool: &[String], window: DteWindow) -> Value {
     // Serialising plain structs with string keys and finite floats cannot fail.
-    serde_json::to_value(symbol_views(snapshot, pool)).unwrap_or(Value::Null)
+    serde_json::to_value(symbol_views(snapshot, pool, window)).unwrap_or(Value::Null)
 }
 
-fn symbol_view(u: &UnderlyingSnapshot) -> SymbolView {
+fn symbol_view(u: &UnderlyingSnapshot, window: DteWindow) -> SymbolView {
     SymbolView {
         symbol: u.symbol.clone(),
         spot: finite(u.spot),
@@ -122,25 +120,23 @@ fn symbol_view(u: &UnderlyingSnapshot) -> SymbolView {
         realized_vol: finite(u.realized_vol),
         earnings_date: u.earnings_date,
         dividend_yield: finite(u.dividend_yield),
-        chain: view_expiries(&u.chain)
+        chain: view_expiries(&u.chain, window)
             .into_iter()
             .map(expiry_view)
             .collect(),
     }
 }
 
-/// The expiries in the DTE window, or the one closest to the target DTE (earlier on a tie).
-fn view_expiries(chain: &[ExpirySlice]) -> Vec<&ExpirySlice> {
-    let in_window: Vec<&ExpirySlice> = chain
-        .iter()
-        .filter(|s| (VIEW_MIN_DTE..=VIEW_MAX_DTE).contains(&s.dte))
-        .collect();
+/// The expiries in `window`, or the one closest to its target (earlier on a tie).
+fn view_expiries(chain: &[ExpirySlice], window: DteWindow) -> Vec<&ExpirySlice> {
+    let in_window: Vec<&ExpirySlice> = chain.iter().filter(|s| window.contains(s.dte)).collect();
     if !in_window.is_empty() {
         return in_window;
     }
+    let target = window.target();
     chain
         .iter()
-        .min_by_key(|s| ((s.dte - VIEW_TARGET_DTE).abs(), s.dte))
+        .min_by_key(|s| ((s.dte - target).abs(), s.dte))
         .into_iter()
         .collect()
 }
@@ -206,19 +202,20 @@ fn compiled(template: &Template) -> Result<Arc<Environment<'static>>, minijinja:
 /// Renders `template` for `instance` over `snapshot`, with undefined variables as errors.
 ///
 /// Context: every instance parameter at top level, plus `instance_id`, `sector`,
-/// `market_data` ([`market_view`] of the instance's pool) and `as_of` (the snapshot time,
-/// `YYYY-MM-DDTHH:MM:SS`). The renderer's variables win over parameters of the same name.
+/// `market_data` ([`market_view`] of the instance's pool and [`DteWindow`]) and `as_of` (the
+/// snapshot time, `YYYY-MM-DDTHH:MM:SS`). The renderer's variables win over parameters of the
+/// same name. An instance with an invalid window is a [`SwarmError::Parameter`].
 pub fn render(
     template: &Template,
     instance: &Instance,
     snapshot: &MarketSnapshot,
 ) -> Result<RenderedPrompt, SwarmError> {
-    let view = market_view(snapshot, &instance.symbol_pool());
+    let view = market_view(snapshot, &instance.symbol_pool(), instance.dte_window()?);
     render_with_view(template, instance, snapshot, view)
 }
 
-/// Like [`render`], with the instance pool's [`market_view`] already computed (instances that
-/// share a pool share one view).
+/// Like [`render`], with the instance's [`market_view`] already computed (instances that
+/// share a pool and a window share one view).
 pub fn render_with_view(
     template: &Template,
     instance: &Instance,
@@ -289,7 +286,11 @@ mod tests {
     #[test]
     fn view_keeps_window_and_delta_band() {
         let snap = snapshot(vec![underlying("NVDA", 100.0)]);
-        let view = market_view(&snap, &["NVDA".into(), "MISSING".into()]);
+        let view = market_view(
+            &snap,
+            &["NVDA".into(), "MISSING".into()],
+            DteWindow::DEFAULT,
+        );
         let nvda = &view["NVDA"];
         assert!(view.get("MISSING").is_none());
         assert_eq!(nvda["symbol"], "NVDA");
@@ -311,9 +312,50 @@ mod tests {
     fn view_falls_back_to_expiry_nearest_37() {
         let mut u = underlying("NVDA", 100.0);
         u.chain.retain(|s| s.dte != 37);
-        let views = symbol_views(&snapshot(vec![u]), &["NVDA".into()]);
+        let views = symbol_views(&snapshot(vec![u]), &["NVDA".into()], DteWindow::DEFAULT);
         let chain = &views["NVDA"].chain;
         assert_eq!(chain.iter().map(|e| e.dte).collect::<Vec<_>>(), [52]);
+    }
+
+    #[test]
+    fn view_shows_the_instance_window() {
+        let snap = snapshot(vec![underlying("NVDA", 100.0)]);
+        let dtes = |min_dte, max_dte| {
+            let window = DteWindow { min_dte, max_dte };
+            symbol_views(&snap, &["NVDA".into()], window)["NVDA"]
+                .chain
+                .iter()
+                .map(|e| e.dte)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(dtes(14, 28), [18]);
+        assert_eq!(dtes(7, 60), [18, 37, 52]);
+        // Nothing inside 20-30 (target 25): the nearest expiry to 25 is shown.
+        assert_eq!(dtes(20, 30), [18]);
+        // The prompt of a short-dated instance carries its window's expiries.
+        let mut inst = instance("i1", &["NVDA"], 80.0, 0.3);
+        inst.parameters.insert("min_dte".into(), 14.into());
+        inst.parameters.insert("max_dte".into(), 28.into());
+        let out = render(&template("{{ market_data|tojson }}"), &inst, &snap).expect("renders");
+        let v: Value = serde_json::from_str(&out.text).expect("JSON");
+        assert_eq!(v["NVDA"]["chain"][0]["dte"], 18);
+        assert_eq!(v["NVDA"]["chain"].as_array().map(Vec::len), Some(1));
+        inst.parameters.insert("max_dte".into(), 99.into());
+        let err = render(&template("x"), &inst, &snap).expect_err("bad window");
+        assert!(err.to_string().contains("max_dte"), "{err}");
+    }
+
+    #[test]
+    fn default_filter_fills_omitted_window_parameters() {
+        let snap = snapshot(vec![underlying("NVDA", 100.0)]);
+        let mut inst = instance("i1", &["NVDA"], 80.0, 0.3);
+        let t = template(
+            "{% set min_dte = min_dte|default(30) %}{% set max_dte = max_dte|default(45) %}{{ min_dte }}-{{ max_dte }}:{{ (min_dte + max_dte) // 2 }}",
+        );
+        assert_eq!(render(&t, &inst, &snap).expect("renders").text, "30-45:37");
+        inst.parameters.insert("min_dte".into(), 14.into());
+        inst.parameters.insert("max_dte".into(), 28.into());
+        assert_eq!(render(&t, &inst, &snap).expect("renders").text, "14-28:21");
     }
 
     #[test]
@@ -329,7 +371,10 @@ mod tests {
             .starts_with("i1/technology: NVDA, AMD >= 80.0 @ 2026-03-02T10:00:00\n"));
         let json_line = out.text.lines().nth(1).expect("json line");
         let parsed: Value = serde_json::from_str(json_line).expect("tojson is JSON");
-        assert_eq!(parsed, market_view(&snap, &inst.symbol_pool()));
+        assert_eq!(
+            parsed,
+            market_view(&snap, &inst.symbol_pool(), DteWindow::DEFAULT)
+        );
         assert_eq!(out.sha256, hex::encode(Sha256::digest(out.text.as_bytes())));
     }
 

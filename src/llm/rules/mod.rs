@@ -13,11 +13,12 @@
 //! | [`range_condor`] | `range_condor.md` | `IRON_CONDOR` (credit, rich IV, no trend) |
 //!
 //! All three share the first steps for every symbol of `symbol_pool`: the expiry is the chain
-//! expiry with 30–45 DTE closest to 37 (earlier on a tie; none → skip), and a symbol whose
-//! earnings date falls between the snapshot date and that expiry (inclusive) is skipped. Among
-//! the symbols that qualify, the one with the best score wins (the earlier in the pool on a
-//! tie); with none the answer is `NO_TRADE` on the first pool symbol with confidence 0 and a
-//! reasoning that says why each symbol was skipped.
+//! expiry inside the instance's [`DteWindow`] (parameters `min_dte` and `max_dte`, default
+//! 30–45) closest to its target, the midpoint rounded down (37 for 30–45; earlier on a tie;
+//! none → skip), and a symbol whose earnings date falls between the snapshot date and that
+//! expiry (inclusive) is skipped. Among the symbols that qualify, the one with the best score
+//! wins (the earlier in the pool on a tie); with none the answer is `NO_TRADE` on the first
+//! pool symbol with confidence 0 and a reasoning that says why each symbol was skipped.
 
 pub mod range_condor;
 pub mod trend_rider;
@@ -25,7 +26,7 @@ pub mod vol_sniper;
 
 use crate::domain::{Action, Leg, OptionContract, Right, Structure};
 use crate::market::MarketSnapshot;
-use crate::swarm::instance::Instance;
+use crate::swarm::instance::{DteWindow, Instance};
 use crate::swarm::render::{symbol_views, ExpiryView, QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
@@ -49,10 +50,6 @@ pub fn evaluate(
     }
 }
 
-/// Expiry window and target shared by the evaluators (days to expiry).
-const MIN_DTE: i64 = 30;
-const MAX_DTE: i64 = 45;
-const TARGET_DTE: i64 = 37;
 const EPS: f64 = 1e-9;
 
 /// A numeric instance parameter: `default` when absent (required when `None`), and `valid`
@@ -98,17 +95,18 @@ fn pool_of(instance: &Instance) -> Result<(Vec<String>, String), SwarmError> {
     }
 }
 
-/// Runs `candidate` on every pool symbol's view and keeps the one with the highest `score`
-/// (the earlier in the pool on a tie). Returns it with one note per symbol (why it qualifies
-/// or is skipped).
+/// Runs `candidate` on every pool symbol's view (the expiries of `window`) and keeps the one
+/// with the highest `score` (the earlier in the pool on a tie). Returns it with one note per
+/// symbol (why it qualifies or is skipped).
 fn scan_pool<C>(
     snapshot: &MarketSnapshot,
     pool: &[String],
+    window: DteWindow,
     candidate: impl Fn(&SymbolView) -> Result<C, String>,
     score: impl Fn(&C) -> f64,
     qualifies: impl Fn(&C) -> String,
 ) -> (Option<C>, Vec<String>) {
-    let views = symbol_views(snapshot, pool);
+    let views = symbol_views(snapshot, pool, window);
     let mut best: Option<C> = None;
     let mut notes = Vec::new();
     for symbol in pool {
@@ -148,15 +146,20 @@ fn core_figures(view: &SymbolView) -> Result<(f64, f64, f64, f64), String> {
     }
 }
 
-/// Steps shared by every evaluator: the expiry with 30–45 DTE closest to 37 (earlier on a
-/// tie), and no earnings between `today` and that expiry (inclusive).
-fn trade_expiry(view: &SymbolView, today: NaiveDate) -> Result<&ExpiryView, String> {
+/// Steps shared by every evaluator: the expiry inside `window` closest to its target (earlier
+/// on a tie), and no earnings between `today` and that expiry (inclusive).
+fn trade_expiry(
+    view: &SymbolView,
+    today: NaiveDate,
+    window: DteWindow,
+) -> Result<&ExpiryView, String> {
+    let target = window.target();
     let slice = view
         .chain
         .iter()
-        .filter(|e| (MIN_DTE..=MAX_DTE).contains(&e.dte))
-        .min_by_key(|e| ((e.dte - TARGET_DTE).abs(), e.dte))
-        .ok_or("no expiry with 30-45 DTE")?;
+        .filter(|e| window.contains(e.dte))
+        .min_by_key(|e| ((e.dte - target).abs(), e.dte))
+        .ok_or_else(|| format!("no expiry with {}-{} DTE", window.min_dte, window.max_dte))?;
     if let Some(earnings) = view
         .earnings_date
         .filter(|d| *d >= today && *d <= slice.expiry)

@@ -2,7 +2,9 @@
 //! is rich.
 //!
 //! For each symbol of `symbol_pool`:
-//! 1. expiry: the chain expiry with 30–45 DTE closest to 37 (earlier on a tie); none → skip;
+//! 1. expiry: the chain expiry with `min_dte` to `max_dte` days to expiry (defaults 30 and
+//!    45) closest to their midpoint rounded down (37 for 30–45; earlier on a tie); none →
+//!    skip;
 //! 2. skip if the earnings date falls between the snapshot date and that expiry (inclusive);
 //! 3. require `iv_rank >= min_iv_rank`;
 //! 4. range: require `|spot / SMA20 − 1| <= max_sma_distance` (default 0.03) and
@@ -30,7 +32,7 @@ use super::{
 };
 use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
-use crate::swarm::instance::Instance;
+use crate::swarm::instance::{DteWindow, Instance};
 use crate::swarm::render::{ExpiryView, QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
@@ -45,6 +47,7 @@ const DEFAULT_MAX_SMA_DISTANCE: f64 = 0.03;
 pub const RANGE_RSI: RangeInclusive<f64> = 40.0..=60.0;
 
 struct Params {
+    window: DteWindow,
     min_iv_rank: f64,
     short_delta: f64,
     wing_width: f64,
@@ -53,6 +56,7 @@ struct Params {
 
 fn params(instance: &Instance) -> Result<Params, SwarmError> {
     Ok(Params {
+        window: instance.dte_window()?,
         min_iv_rank: param(
             instance,
             "min_iv_rank",
@@ -106,6 +110,7 @@ pub fn evaluate(instance: &Instance, snapshot: &MarketSnapshot) -> Result<String
     let (best, notes) = scan_pool(
         snapshot,
         &pool,
+        p.window,
         |view| candidate(view, &p, snapshot.date()),
         |c| c.confidence,
         |c| format!("qualifies with confidence {}", c.confidence),
@@ -126,7 +131,7 @@ pub fn confidence(iv: f64, sma: f64, rsi: f64) -> f64 {
 /// Evaluates one symbol; `Err` says why it is skipped.
 fn candidate(view: &SymbolView, p: &Params, today: NaiveDate) -> Result<Candidate, String> {
     let (spot, sma20, rsi14, iv_rank) = core_figures(view)?;
-    let slice = trade_expiry(view, today)?;
+    let slice = trade_expiry(view, today, p.window)?;
     if iv_rank < p.min_iv_rank {
         return Err(format!("IV rank {iv_rank:.1} < {}", p.min_iv_rank));
     }
@@ -386,6 +391,34 @@ mod tests {
         inst.parameters.remove("symbol_pool");
         let err = rules::evaluate("range_condor", &inst, &snap).expect_err("no pool");
         assert!(err.to_string().contains("symbol_pool"), "{err}");
+    }
+
+    #[test]
+    fn expiry_window_comes_from_the_instance() {
+        let snap = snapshot(vec![ranging("JPM")]);
+        let mut inst = instance(&["JPM"]);
+        inst.parameters.insert("min_dte".into(), json!(10));
+        inst.parameters.insert("max_dte".into(), json!(18));
+        let raw = rules::evaluate("range_condor", &inst, &snap).expect("evaluates");
+        let s = parse_answer(&raw, &inst, "range_condor", &snap).expect("valid");
+        assert_eq!(s.signal, Structure::IronCondor);
+        assert!(s
+            .params
+            .legs
+            .iter()
+            .all(|l| l.contract.expiry == in_days(18)));
+        inst.parameters.insert("max_dte".into(), json!(17));
+        let raw = rules::evaluate("range_condor", &inst, &snap).expect("evaluates");
+        let s = parse_answer(&raw, &inst, "range_condor", &snap).expect("valid");
+        assert_eq!(s.signal, Structure::NoTrade);
+        assert!(
+            s.reasoning.contains("no expiry with 10-17 DTE"),
+            "{}",
+            s.reasoning
+        );
+        inst.parameters.insert("min_dte".into(), json!(6));
+        let err = rules::evaluate("range_condor", &inst, &snap).expect_err("below 7");
+        assert!(err.to_string().contains("min_dte"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! implied volatility is cheap.
 //!
 //! For each symbol of `symbol_pool`:
-//! 1. expiry: the chain expiry with 30–45 DTE closest to 37 (earlier on a tie); none → skip;
+//! 1. expiry: the chain expiry with `min_dte` to `max_dte` days to expiry (defaults 30 and
+//!    45) closest to their midpoint rounded down (37 for 30–45; earlier on a tie); none →
+//!    skip;
 //! 2. skip if the earnings date falls between the snapshot date and that expiry (inclusive);
 //! 3. require `iv_rank <= max_iv_rank` (debit spreads want cheap volatility);
 //! 4. trend: spot > SMA20 and 55 <= RSI14 <= 75 → `LONG_CALL_SPREAD` (calls); spot < SMA20 and
@@ -32,7 +34,7 @@ use super::{
 };
 use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
-use crate::swarm::instance::Instance;
+use crate::swarm::instance::{DteWindow, Instance};
 use crate::swarm::render::{ExpiryView, QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
@@ -49,6 +51,7 @@ pub const BEARISH_RSI: RangeInclusive<f64> = 25.0..=45.0;
 pub const FULL_TREND_MOVES: f64 = 0.5;
 
 struct Params {
+    window: DteWindow,
     long_delta: f64,
     spread_width: f64,
     max_iv_rank: f64,
@@ -56,6 +59,7 @@ struct Params {
 
 fn params(instance: &Instance) -> Result<Params, SwarmError> {
     Ok(Params {
+        window: instance.dte_window()?,
         long_delta: param(
             instance,
             "long_delta",
@@ -97,6 +101,7 @@ pub fn evaluate(instance: &Instance, snapshot: &MarketSnapshot) -> Result<String
     let (best, notes) = scan_pool(
         snapshot,
         &pool,
+        p.window,
         |view| candidate(view, &p, snapshot.date()),
         |c| c.confidence,
         |c| format!("qualifies with confidence {}", c.confidence),
@@ -117,7 +122,7 @@ pub fn confidence(trend: f64, rsi: f64) -> f64 {
 fn candidate(view: &SymbolView, p: &Params, today: NaiveDate) -> Result<Candidate, String> {
     let (spot, sma20, rsi14, iv_rank) = core_figures(view)?;
     let atm_iv = view.atm_iv.ok_or("incomplete market data")?;
-    let slice = trade_expiry(view, today)?;
+    let slice = trade_expiry(view, today, p.window)?;
     if iv_rank > p.max_iv_rank {
         return Err(format!("IV rank {iv_rank:.1} > {}", p.max_iv_rank));
     }
@@ -413,6 +418,44 @@ mod tests {
         let mut inst = instance(&["NVDA"]);
         inst.parameters.remove("spread_width");
         assert!(rules::evaluate("trend_rider", &inst, &snap).is_ok());
+    }
+
+    #[test]
+    fn expiry_window_comes_from_the_instance() {
+        let snap = snapshot(vec![bullish("NVDA")]);
+        let mut inst = instance(&["NVDA"]);
+        inst.parameters.insert("min_dte".into(), json!(14));
+        inst.parameters.insert("max_dte".into(), json!(28));
+        let raw = rules::evaluate("trend_rider", &inst, &snap).expect("evaluates");
+        let s = parse_answer(&raw, &inst, "trend_rider", &snap).expect("valid");
+        assert_eq!(s.signal, Structure::LongCallSpread);
+        assert!(s
+            .params
+            .legs
+            .iter()
+            .all(|l| l.contract.expiry == in_days(18)));
+        assert!(s.reasoning.contains("(18 DTE)"), "{}", s.reasoning);
+        // The shorter expected move to 18 DTE makes the same distance a stronger trend:
+        // z = 5 / (100 * 0.5 * sqrt(18/365)) = 0.450 -> 0.900; RSI part 0.5.
+        assert_eq!(s.confidence, 0.88);
+        inst.parameters.insert("min_dte".into(), json!(20));
+        inst.parameters.insert("max_dte".into(), json!(30));
+        let s = run_with(&inst, vec![bullish("NVDA")]);
+        assert_eq!(s.signal, Structure::NoTrade);
+        assert!(
+            s.reasoning.contains("no expiry with 20-30 DTE"),
+            "{}",
+            s.reasoning
+        );
+        inst.parameters.insert("min_dte".into(), json!(31));
+        let err = rules::evaluate("trend_rider", &inst, &snap).expect_err("inverted");
+        assert!(err.to_string().contains("min_dte"), "{err}");
+    }
+
+    fn run_with(inst: &Instance, u: Vec<UnderlyingSnapshot>) -> crate::domain::Signal {
+        let snap = snapshot(u);
+        let raw = rules::evaluate("trend_rider", inst, &snap).expect("evaluates");
+        parse_answer(&raw, inst, "trend_rider", &snap).expect("valid answer")
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `vol_sniper`: sells out-of-the-money credit spreads with the trend when IV is rich.
 //!
 //! For each symbol of `symbol_pool`:
-//! 1. expiry: the chain expiry with 30–45 DTE closest to 37 (earlier on a tie); none → skip;
+//! 1. expiry: the chain expiry with `min_dte` to `max_dte` days to expiry (defaults 30 and
+//!    45) closest to their midpoint rounded down (37 for 30–45; earlier on a tie); none →
+//!    skip;
 //! 2. skip if the earnings date falls between the snapshot date and that expiry (inclusive);
 //! 3. require `iv_rank >= min_iv_rank`;
 //! 4. trend: spot > SMA20 and RSI14 < 70 → `SHORT_PUT_SPREAD`; spot < SMA20 and RSI14 > 30 →
@@ -24,7 +26,7 @@ use super::{
 };
 use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
-use crate::swarm::instance::Instance;
+use crate::swarm::instance::{DteWindow, Instance};
 use crate::swarm::render::{QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
@@ -34,6 +36,7 @@ use serde_json::json;
 const DEFAULT_SPREAD_WIDTH: f64 = 5.0;
 
 struct VolSniperParams {
+    window: DteWindow,
     min_iv_rank: f64,
     max_delta: f64,
     spread_width: f64,
@@ -51,6 +54,7 @@ struct Candidate {
 
 fn vol_sniper_params(instance: &Instance) -> Result<VolSniperParams, SwarmError> {
     Ok(VolSniperParams {
+        window: instance.dte_window()?,
         min_iv_rank: param(
             instance,
             "min_iv_rank",
@@ -82,6 +86,7 @@ pub fn evaluate(instance: &Instance, snapshot: &MarketSnapshot) -> Result<String
     let (best, notes) = scan_pool(
         snapshot,
         &pool,
+        p.window,
         |view| candidate(view, &p, snapshot.date()),
         |c| c.iv_rank,
         |c| format!("qualifies with IV rank {:.1}", c.iv_rank),
@@ -100,7 +105,7 @@ fn candidate(
     today: NaiveDate,
 ) -> Result<Candidate, String> {
     let (spot, sma20, rsi14, iv_rank) = core_figures(view)?;
-    let slice = trade_expiry(view, today)?;
+    let slice = trade_expiry(view, today, p.window)?;
     if iv_rank < p.min_iv_rank {
         return Err(format!("IV rank {iv_rank:.1} < {}", p.min_iv_rank));
     }
@@ -309,6 +314,38 @@ mod tests {
         let mut default_width = inst;
         default_width.parameters.remove("spread_width");
         assert!(rules::evaluate("vol_sniper", &default_width, &snap).is_ok());
+    }
+
+    #[test]
+    fn expiry_window_comes_from_the_instance() {
+        let snap = snapshot(vec![underlying("NVDA", 100.0)]);
+        let mut inst = instance("tech", &["NVDA"], 80.0, 0.30);
+        let expiry = |inst: &Instance| {
+            let raw = rules::evaluate("vol_sniper", inst, &snap).expect("evaluates");
+            let s = parse_answer(&raw, inst, "vol_sniper", &snap).expect("valid");
+            (
+                s.params.legs.first().map(|l| l.contract.expiry),
+                s.reasoning,
+            )
+        };
+        // Default 30-45: the 37-DTE expiry (the chain lists 18, 37 and 52).
+        assert_eq!(expiry(&inst).0, Some(in_days(37)));
+        inst.parameters
+            .insert("min_dte".into(), serde_json::json!(14));
+        inst.parameters
+            .insert("max_dte".into(), serde_json::json!(28));
+        assert_eq!(expiry(&inst).0, Some(in_days(18)));
+        inst.parameters
+            .insert("min_dte".into(), serde_json::json!(20));
+        inst.parameters
+            .insert("max_dte".into(), serde_json::json!(30));
+        let (none, why) = expiry(&inst);
+        assert_eq!(none, None);
+        assert!(why.contains("no expiry with 20-30 DTE"), "{why}");
+        inst.parameters
+            .insert("max_dte".into(), serde_json::json!(61));
+        let err = rules::evaluate("vol_sniper", &inst, &snap).expect_err("window");
+        assert!(err.to_string().contains("max_dte"), "{err}");
     }
 
     #[test]
