@@ -188,6 +188,41 @@ fn skip(target: &str, reasoning: String) -> Decision {
     }
 }
 
+/// Holds back what the gate's trading state at the start of the cycle would deny anyway, as
+/// SKIPs with the reason: under REDUCING every entry (exits go on), under HALTED every order
+/// (exits wait for `reset-breaker` or the watchdog's flatten). Deterministic; the gate still
+/// checks every order that is proposed.
+pub fn hold_for_state(
+    decisions: Vec<Decision>,
+    state: crate::risk::TradingState,
+    reason: &str,
+) -> Vec<Decision> {
+    use crate::risk::TradingState;
+    decisions
+        .into_iter()
+        .map(|d| {
+            let held = match state {
+                TradingState::Active => false,
+                TradingState::Reducing => d.kind == "ENTRY",
+                TradingState::Halted => d.order.is_some(),
+            };
+            if !held {
+                return d;
+            }
+            let why = match state {
+                TradingState::Halted => {
+                    "nothing trades until reset-breaker or the watchdog's flatten"
+                }
+                _ => "exits only",
+            };
+            skip(
+                &d.target,
+                format!("{}; held: trading {state} ({reason}): {why}", d.reasoning),
+            )
+        })
+        .collect()
+}
+
 /// Legs with their current marks as prices (the agent's prices are never used).
 fn repriced(legs: &[Leg], m: &MarketSnapshot) -> Option<Vec<Leg>> {
     legs.iter()

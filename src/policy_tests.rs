@@ -215,3 +215,50 @@ fn exit_rules_fire_in_order() {
         assert_eq!(got, case.expected, "{}", case.name);
     }
 }
+
+#[test]
+fn the_trading_state_holds_back_what_the_gate_would_deny() {
+    use crate::risk::TradingState;
+    let m = market();
+    let mut losing = position("NVDA", "400");
+    losing.mark = d("3.00"); // a credit of 1.00 lost 2x: a stop
+    let acct = account("100000", vec![losing]);
+    let (_, decisions) = plan(7, &m, &acct, &[vol_sniper_outcome(&m)], &wide());
+    let kinds = |ds: &[Decision]| -> Vec<String> { ds.iter().map(|d| d.kind.clone()).collect() };
+    assert_eq!(
+        kinds(&decisions),
+        ["EXIT", "ENTRY"],
+        "an exit and an entry to hold"
+    );
+
+    struct TestCase {
+        state: TradingState,
+        expected: [&'static str; 2],
+    }
+    for case in [
+        TestCase {
+            state: TradingState::Active,
+            expected: ["EXIT", "ENTRY"],
+        },
+        TestCase {
+            state: TradingState::Reducing,
+            expected: ["EXIT", "SKIP"],
+        },
+        TestCase {
+            state: TradingState::Halted,
+            expected: ["SKIP", "SKIP"],
+        },
+    ] {
+        let held = hold_for_state(decisions.clone(), case.state, "TEST: why");
+        assert_eq!(kinds(&held), case.expected, "{}", case.state);
+        for d in held.iter().filter(|d| d.kind == "SKIP") {
+            assert!(d.order.is_none());
+            assert!(
+                d.reasoning
+                    .contains(&format!("held: trading {} (TEST: why)", case.state)),
+                "{}",
+                d.reasoning
+            );
+        }
+    }
+}

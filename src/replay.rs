@@ -140,6 +140,12 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
         &outcomes,
         &PolicyParams::from_config(cfg),
     );
+    // The trading state the cycle planned under (snapshots before it was recorded: none).
+    if let Ok(risk) =
+        serde_json::from_value::<crate::actors::messages::RiskStatus>(snap["risk_before"].clone())
+    {
+        decisions = crate::policy::hold_for_state(decisions, risk.trading_state, &risk.reason);
+    }
     // An LLM Commander's recorded choice is applied as it was made.
     if let Ok(choice) =
         serde_json::from_value::<crate::llm::commander::Choice>(snap["commander_choice"].clone())

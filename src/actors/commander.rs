@@ -126,6 +126,7 @@ async fn run_cycle(
     recorded: RecordedMarket,
     snapshot: Arc<MarketSnapshot>,
     cycle_id: i32,
+    risk_before: RiskStatus,
 ) -> Result<CycleWork, String> {
     let mut w = CycleWork::default();
     w.summary.cycle_id = cycle_id;
@@ -176,8 +177,10 @@ async fn run_cycle(
     w.summary.signals_ok = report.outcomes.iter().filter(|o| o.status == "ok").count() as u32;
     w.summary.abstentions = report.outcomes.len() as u32 - w.summary.signals_ok;
 
-    let (candidates, mut decisions) =
+    let (candidates, decisions) =
         policy::plan(cycle_id, &snapshot, &account, &report.outcomes, &params);
+    let mut decisions =
+        policy::hold_for_state(decisions, risk_before.trading_state, &risk_before.reason);
     let mut commander_choice = serde_json::Value::Null;
     if let Some(ch) = &peers.chooser {
         if decisions.iter().any(|d| d.kind == "ENTRY") {
@@ -249,6 +252,7 @@ async fn run_cycle(
         "market": crate::swarm::render::market_view(&snapshot, &recorded.symbols, recorded.window),
         "market_window": recorded.window,
         "account_before": account,
+        "risk_before": risk_before,
         "settlements": marked.settlements,
         "agents": report.outcomes,
         "candidates": candidates,
@@ -273,7 +277,13 @@ impl Handler<RunCycle> for Commander {
         let run_id = self.run_id.clone();
         let snapshots_on = self.snapshots;
         Box::pin(async move {
-            let state = peers.risk.send(GetRiskStatus).await.map_err(e2s)?;
+            let state = peers
+                .risk
+                .send(RollTradingDay {
+                    date: m.market_ts.date(),
+                })
+                .await
+                .map_err(e2s)?;
             let cycle_id = peers
                 .recorder
                 .send(StartCycle {
@@ -285,7 +295,9 @@ impl Handler<RunCycle> for Commander {
                 .await
                 .map_err(e2s)??;
             let result = match snapshot {
-                Ok(s) => run_cycle(peers.clone(), params, recorded, s, cycle_id).await,
+                Ok(s) => {
+                    run_cycle(peers.clone(), params, recorded, s, cycle_id, state.clone()).await
+                }
                 Err(e) => Err(format!("market data: {e}")),
             };
             let (finish, bytes, out) = match result {

@@ -8,7 +8,7 @@ use crate::store::models::{CycleFinish, NewSafetyEvent, NewSignal};
 use actix::prelude::*;
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Driver → Commander: run one cycle at market time `market_ts`.
@@ -128,8 +128,18 @@ pub struct PositionsClosed {
 #[rtype(result = "RiskStatus")]
 pub struct GetRiskStatus;
 
+/// Commander → RiskGate, at the start of a cycle: the market date, so a new trading day's
+/// counters reset (and a REDUCING caused by the previous day's loss ends) before the cycle
+/// plans; returns the state the cycle plans under.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "RiskStatus")]
+pub struct RollTradingDay {
+    /// The cycle's market date.
+    pub date: chrono::NaiveDate,
+}
+
 /// The risk gate's counters.
-#[derive(Debug, Clone, PartialEq, Serialize, MessageResponse)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, MessageResponse)]
 pub struct RiskStatus {
     /// Trading state.
     pub trading_state: TradingState,

@@ -345,9 +345,8 @@ impl Handler<WatchdogStatus> for RiskGate {
     }
 }
 
-impl Handler<GetRiskStatus> for RiskGate {
-    type Result = RiskStatus;
-    fn handle(&mut self, _: GetRiskStatus, _: &mut Context<Self>) -> RiskStatus {
+impl RiskGate {
+    fn status(&self) -> RiskStatus {
         let s = self.engine.state();
         RiskStatus {
             trading_state: s.trading_state,
@@ -356,6 +355,22 @@ impl Handler<GetRiskStatus> for RiskGate {
             loss_streak: s.loss_streak,
             day: s.day,
         }
+    }
+}
+
+impl Handler<GetRiskStatus> for RiskGate {
+    type Result = RiskStatus;
+    fn handle(&mut self, _: GetRiskStatus, _: &mut Context<Self>) -> RiskStatus {
+        self.status()
+    }
+}
+
+impl Handler<RollTradingDay> for RiskGate {
+    type Result = ResponseActFuture<Self, RiskStatus>;
+    fn handle(&mut self, m: RollTradingDay, _: &mut Context<Self>) -> Self::Result {
+        self.engine.roll_day(m.date);
+        let persist = record_changes(self.store.clone(), self.engine.take_changes());
+        Box::pin(persist.into_actor(self).map(|_, act, _| act.status()))
     }
 }
 
@@ -379,4 +394,4 @@ impl Handler<InjectPanic> for RiskGate {
     }
 }
 
-crate::enveloped!(RiskGate: ProposeOrder, PositionsClosed, GetRiskStatus, WatchdogStatus, Ping, InjectPanic, InjectWedge);
+crate::enveloped!(RiskGate: ProposeOrder, PositionsClosed, GetRiskStatus, RollTradingDay, WatchdogStatus, Ping, InjectPanic, InjectWedge);
