@@ -139,6 +139,8 @@ pub fn reset_breaker(cfg: &Config, reason: &str) -> anyhow::Result<i32> {
         diesel::delete(crate::store::schema::runtime_state::table.find(BREAKER_KEY)).execute(c)?;
         models::set_state(c, STATE_KEY, "ACTIVE")?;
         models::set_state(c, REASON_KEY, &format!("breaker reset: {reason}"))?;
+        // Losses before the reset are reviewed: they no longer count toward the streak.
+        crate::actors::risk_gate::restart_loss_streak(c)?;
         models::insert_safety_event(
             c,
             &NewSafetyEvent::new(

@@ -23,6 +23,9 @@ pub const STATE_KEY: &str = "trading_state";
 pub const REASON_KEY: &str = "trading_state_reason";
 /// runtime_state key of the watchdog's persisted breaker.
 pub const BREAKER_KEY: &str = "breaker";
+/// runtime_state key set by `reset-breaker`: the market time of the last position closed
+/// before the reset; the loss streak counts only positions closed after it.
+pub const STREAK_SINCE_KEY: &str = "loss_streak_since";
 
 /// The RiskGate actor.
 pub struct RiskGate {
@@ -84,8 +87,15 @@ pub fn load_state(conn: &mut SqliteConnection) -> Result<RiskState, StoreError> 
             .load(conn)?
             .into();
     }
-    let closed: Vec<String> = positions::table
+    let since = models::get_state(conn, STREAK_SINCE_KEY)?
+        .and_then(|s| chrono::NaiveDateTime::parse_from_str(&s, STREAK_SINCE_FORMAT).ok());
+    let mut closed_q = positions::table
         .filter(positions::quantity.eq(0))
+        .into_boxed();
+    if let Some(since) = since {
+        closed_q = closed_q.filter(positions::closed_at.gt(since));
+    }
+    let closed: Vec<String> = closed_q
         .order((positions::closed_at.desc(), positions::id.desc()))
         .select(positions::realized_pnl)
         .load(conn)?;
@@ -97,6 +107,26 @@ pub fn load_state(conn: &mut SqliteConnection) -> Result<RiskState, StoreError> 
         }
     }
     Ok(st)
+}
+
+/// How [`STREAK_SINCE_KEY`] is written.
+pub const STREAK_SINCE_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.f";
+
+/// Starts the loss streak afresh from now on (for `reset-breaker`): records the close time of
+/// the last closed position under [`STREAK_SINCE_KEY`].
+pub fn restart_loss_streak(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    let last: Option<chrono::NaiveDateTime> = positions::table
+        .filter(positions::quantity.eq(0))
+        .select(diesel::dsl::max(positions::closed_at))
+        .first(conn)?;
+    if let Some(last) = last {
+        models::set_state(
+            conn,
+            STREAK_SINCE_KEY,
+            &last.format(STREAK_SINCE_FORMAT).to_string(),
+        )?;
+    }
+    Ok(())
 }
 
 /// Persists state changes and records each as `TRADING_STATE_CHANGED`.
@@ -395,3 +425,48 @@ impl Handler<InjectPanic> for RiskGate {
 }
 
 crate::enveloped!(RiskGate: ProposeOrder, PositionsClosed, GetRiskStatus, RollTradingDay, WatchdogStatus, Ping, InjectPanic, InjectWedge);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::connection::SimpleConnection;
+
+    /// Closes a position at `closed_at` with `realized` P&L.
+    fn closed(conn: &mut SqliteConnection, id: &str, closed_at: &str, realized: &str) {
+        conn.batch_execute(&format!(
+            "INSERT INTO positions (position_id, instance_id, underlying, strategy, expiry, \
+             legs_json, quantity, entry_price, max_risk, max_profit, mark, unrealized_pnl, \
+             realized_pnl, opened_at, closed_at, close_intent, updated_at) VALUES \
+             ('{id}', 'i', 'NVDA', 'SHORT_PUT_SPREAD', '2026-05-15', '[]', 0, '1', '0', '0', \
+             '0', '0', '{realized}', '2026-04-01 10:00:00', '{closed_at}', 'STOP_LOSS', \
+             '2026-04-01 10:00:00')"
+        ))
+        .expect("insert position");
+    }
+
+    #[test]
+    fn the_loss_streak_restarts_at_a_breaker_reset() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = crate::store::pool::connect(&dir.path().join("t.db")).expect("db");
+        crate::store::pool::run_migrations(&mut conn).expect("migrate");
+        closed(&mut conn, "W", "2026-04-02 10:00:00", "50");
+        for (i, t) in ["11:00", "12:00", "13:00"].iter().enumerate() {
+            closed(
+                &mut conn,
+                &format!("L{i}"),
+                &format!("2026-04-02 {t}:00"),
+                "-20",
+            );
+        }
+        assert_eq!(load_state(&mut conn).expect("state").loss_streak, 3);
+
+        restart_loss_streak(&mut conn).expect("reset");
+        assert_eq!(
+            load_state(&mut conn).expect("state").loss_streak,
+            0,
+            "losses reviewed at the reset no longer count"
+        );
+        closed(&mut conn, "L9", "2026-04-03 10:00:00", "-5");
+        assert_eq!(load_state(&mut conn).expect("state").loss_streak, 1);
+    }
+}

@@ -389,7 +389,7 @@ pub struct RiskConfig {
     pub max_total_exposure: f64,
     /// Maximum trades opened per day.
     pub max_daily_trades: u32,
-    /// Halt after this many consecutive losing trades.
+    /// After this many losing closes in a row, exits only (REDUCING) until `reset-breaker`.
     pub consecutive_loss_limit: u32,
     /// Halt when drawdown from peak equity reaches this fraction, in (0, 1].
     pub drawdown_circuit_breaker: f64,

@@ -273,7 +273,8 @@ impl RiskEngine {
         self.state.state_reason = reason;
     }
 
-    /// Starts a new trading day: counters reset; a REDUCING caused by the day's loss ends.
+    /// Starts a new trading day: counters reset; a REDUCING caused by the day's loss ends,
+    /// unless the loss streak is at its limit too.
     pub fn roll_day(&mut self, date: NaiveDate) {
         if self.state.day == Some(date) {
             return;
@@ -285,9 +286,33 @@ impl RiskEngine {
         {
             self.transition(TradingState::Active, format!("new trading day {date}"));
         }
+        // A loss streak at the limit outlives the day.
+        let limit = self.limits.consecutive_loss_limit;
+        if limit > 0 && self.state.loss_streak >= limit {
+            let r = DenyReason::ConsecutiveLosses {
+                streak: self.state.loss_streak,
+                limit,
+            };
+            self.tighten(TradingState::Reducing, r.to_string());
+        }
     }
 
-    /// Records a closed position's realized P&L; a streak at the limit halts trading.
+    /// Moves to `to` only when it is stricter than the current state (ACTIVE < REDUCING <
+    /// HALTED): a limit can tighten the state, never loosen it.
+    pub fn tighten(&mut self, to: TradingState, reason: impl Into<String>) {
+        let rank = |s: TradingState| match s {
+            TradingState::Active => 0,
+            TradingState::Reducing => 1,
+            TradingState::Halted => 2,
+        };
+        if rank(to) > rank(self.state.trading_state) {
+            self.transition(to, reason);
+        }
+    }
+
+    /// Records a closed position's realized P&L. A streak at the limit stops new risk:
+    /// REDUCING, which (unlike a daily-loss REDUCING) lasts until `reset-breaker`. Not HALTED,
+    /// which would also stop the exits that protect the open positions.
     pub fn record_close(&mut self, realized: Decimal) {
         if realized < Decimal::ZERO {
             self.state.loss_streak += 1;
@@ -301,7 +326,7 @@ impl RiskEngine {
                 streak: self.state.loss_streak,
                 limit: self.limits.consecutive_loss_limit,
             };
-            self.transition(TradingState::Halted, r.to_string());
+            self.tighten(TradingState::Reducing, r.to_string());
         }
     }
 
@@ -461,7 +486,7 @@ impl RiskEngine {
                 day_pnl: account.day_pnl,
                 limit: l.daily_loss_limit,
             };
-            self.transition(TradingState::Reducing, r.to_string());
+            self.tighten(TradingState::Reducing, r.to_string());
             return Err(r);
         }
         if l.consecutive_loss_limit > 0 && self.state.loss_streak >= l.consecutive_loss_limit {
@@ -469,7 +494,7 @@ impl RiskEngine {
                 streak: self.state.loss_streak,
                 limit: l.consecutive_loss_limit,
             };
-            self.transition(TradingState::Halted, r.to_string());
+            self.tighten(TradingState::Reducing, r.to_string());
             return Err(r);
         }
         if self.state.trades_today >= l.max_daily_trades {

@@ -195,7 +195,11 @@ fn every_check_denies_with_its_code() {
         },
         TestCase {
             name: "loss streak",
-            tweak: |s| s.state.loss_streak = 5,
+            // Mid-day (a day roll would already have moved to REDUCING).
+            tweak: |s| {
+                s.state.loss_streak = 5;
+                s.state.day = Some(ts().date());
+            },
             expected: Err("CONSECUTIVE_LOSSES"),
         },
         TestCase {
@@ -253,7 +257,7 @@ fn every_check_denies_with_its_code() {
 }
 
 #[test]
-fn daily_loss_moves_to_reducing_and_a_streak_halts() {
+fn daily_loss_and_a_loss_streak_move_to_reducing() {
     let mut s = setup();
     s.account.day_pnl = d("-1200");
     let mut engine = RiskEngine::new(s.limits.clone(), s.state.clone());
@@ -271,13 +275,40 @@ fn daily_loss_moves_to_reducing_and_a_streak_halts() {
     for _ in 0..5 {
         engine.record_close(d("-10"));
     }
-    assert_eq!(engine.state().trading_state, TradingState::Halted);
+    assert_eq!(
+        engine.state().trading_state,
+        TradingState::Reducing,
+        "a loss streak stops new risk but lets the exits through"
+    );
+    assert!(engine
+        .state()
+        .state_reason
+        .starts_with("CONSECUTIVE_LOSSES"));
     engine.roll_day(ts().date() + chrono::Duration::days(5));
     assert_eq!(
         engine.state().trading_state,
-        TradingState::Halted,
-        "a halt survives the day"
+        TradingState::Reducing,
+        "a loss-streak REDUCING survives the day, unlike a daily-loss one"
     );
+    // A streak reached while already REDUCING for the day's loss outlives that day.
+    let mut s2 = setup();
+    s2.account.day_pnl = d("-1000");
+    let mut e2 = RiskEngine::new(s2.limits.clone(), s2.state.clone());
+    assert!(e2.check(&s2.order, &s2.account, &s2.market, false).is_err());
+    for _ in 0..5 {
+        e2.record_close(d("-10"));
+    }
+    e2.roll_day(ts().date().succ_opt().expect("date"));
+    assert_eq!(e2.state().trading_state, TradingState::Reducing);
+    assert!(
+        e2.state().state_reason.starts_with("CONSECUTIVE_LOSSES"),
+        "{}",
+        e2.state().state_reason
+    );
+    // Limits only tighten: a HALT is never loosened to REDUCING by another loss.
+    engine.transition(TradingState::Halted, "KILL_SWITCH");
+    engine.record_close(d("-10"));
+    assert_eq!(engine.state().trading_state, TradingState::Halted);
 }
 
 #[test]
