@@ -300,15 +300,16 @@ async fn openai_local_server_needs_no_key_and_usage_is_optional() {
     assert_eq!(records.all()[0].cost, Decimal::ZERO);
 }
 
-#[tokio::test]
-async fn openai_drops_response_format_once_rejected() {
+/// An OpenAI-compatible fake that answers 400 with `message` to any request whose body holds
+/// `marker` and `{}` otherwise, and a client for it with no retry budget (a compatibility
+/// retry is outside that budget).
+async fn rejecting(marker: &str, message: &str) -> (MockServer, Arc<dyn LlmClient>, Records) {
     init_env();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(body_string_contains("response_format"))
+        .and(body_string_contains(marker))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": {"message": "Unrecognized request argument supplied: response_format",
-                      "type": "invalid_request_error"}
+            "error": {"message": message, "type": "invalid_request_error"}
         })))
         .with_priority(1)
         .mount(&server)
@@ -320,8 +321,18 @@ async fn openai_drops_response_format_once_rejected() {
         .await;
     let records = Records::default();
     let mut cfg = openai(&server);
-    cfg.max_retries = 0; // the fallback retry is outside the retry budget
-    let client = client("llamacpp", &cfg, &records);
+    cfg.max_retries = 0;
+    let client = client("compat", &cfg, &records);
+    (server, client, records)
+}
+
+#[tokio::test]
+async fn openai_drops_response_format_once_rejected() {
+    let (server, client, records) = rejecting(
+        "response_format",
+        "Unrecognized request argument supplied: response_format",
+    )
+    .await;
 
     let first = client
         .complete(request(true))
@@ -418,27 +429,37 @@ async fn rate_limit_honours_retry_after_then_succeeds() {
     assert_eq!((recs[0].attempt, recs[1].attempt), (1, 2));
 }
 
-#[tokio::test]
-async fn overloaded_529_then_success() {
+/// Answers `first` once, then `then`; returns the client's response and its call records.
+async fn once_then(
+    first: ResponseTemplate,
+    then: ResponseTemplate,
+    cfg: fn(&MockServer) -> ProviderConfig,
+) -> (alphahive::llm::client::LlmResponse, Records) {
     init_env();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(529).set_body_json(json!({
-            "type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}
-        })))
+        .respond_with(first)
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .respond_with(anthropic_ok("fine"))
+        .respond_with(then)
         .with_priority(2)
         .mount(&server)
         .await;
     let records = Records::default();
-    let client = client("claude", &anthropic(&server), &records);
-
+    let client = client("p", &cfg(&server), &records);
     let resp = client.complete(request(false)).await.expect("retried");
+    (resp, records)
+}
+
+#[tokio::test]
+async fn overloaded_529_then_success() {
+    let overloaded = ResponseTemplate::new(529).set_body_json(json!({
+        "type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}
+    }));
+    let (resp, records) = once_then(overloaded, anthropic_ok("fine"), anthropic).await;
     assert_eq!((resp.attempts, resp.text.as_str()), (2, "fine"));
     assert_eq!(records.statuses(), [CallStatus::Overloaded, CallStatus::Ok]);
     assert_eq!(
@@ -746,58 +767,48 @@ fn hull_call() -> (Vec<ToolSpec>, Value) {
     )
 }
 
-#[tokio::test]
-async fn anthropic_tool_use_round_trip() {
+/// One bounded tool loop against a fake that answers `tool_turn` until the request carries
+/// `results_marker` (the tool results), then `answer`: the first call with the skill tools,
+/// the calls run against the registry, then a second call that forbids tools.
+struct ToolLoop {
+    first: alphahive::llm::client::LlmResponse,
+    results: Vec<alphahive::llm::client::ToolResult>,
+    last: alphahive::llm::client::LlmResponse,
+    bodies: Vec<Value>,
+    records: Records,
+}
+
+async fn tool_loop(
+    cfg: fn(&MockServer) -> ProviderConfig,
+    results_marker: &str,
+    answer: ResponseTemplate,
+    tool_turn: ResponseTemplate,
+) -> ToolLoop {
     init_env();
-    let (tools, args) = hull_call();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(body_string_contains("tool_result"))
-        .respond_with(anthropic_ok(r#"{"chosen": [], "reasoning": "priced"}"#))
+        .and(body_string_contains(results_marker))
+        .respond_with(answer)
         .with_priority(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "msg_01", "type": "message", "role": "assistant", "model": "m",
-            "content": [
-                {"type": "text", "text": "Let me price it."},
-                {"type": "tool_use", "id": "toolu_01", "name": "black_scholes", "input": args}
-            ],
-            "stop_reason": "tool_use",
-            "usage": {"input_tokens": 20, "output_tokens": 10}
-        })))
+        .respond_with(tool_turn)
         .with_priority(2)
         .mount(&server)
         .await;
     let records = Records::default();
-    let client = client("claude", &anthropic(&server), &records);
-
+    let client = client("p", &cfg(&server), &records);
     let mut req = LlmRequest {
-        tools: tools.clone(),
+        tools: hull_call().0,
         ..request(true)
     };
     let first = client.complete(req.clone()).await.expect("tool turn");
-    assert_eq!(first.text, "Let me price it.");
-    assert_eq!(
-        first.tool_calls,
-        [ToolCall {
-            id: "toolu_01".into(),
-            name: "black_scholes".into(),
-            arguments: args.clone()
-        }]
-    );
-    let (results, traces) = commander::run_tools(&first.tool_calls);
-    assert!(!results[0].is_error, "{}", results[0].content);
-    let price = serde_json::from_str::<Value>(&results[0].content).unwrap()["price"]
-        .as_f64()
-        .unwrap();
-    assert!((price - 4.7594).abs() < 1e-3, "{price}");
-    assert_eq!(traces[0].name, "black_scholes");
+    let (results, _) = commander::run_tools(&first.tool_calls);
     req.turns = vec![
         Turn::Assistant {
-            text: first.text,
-            tool_calls: first.tool_calls,
+            text: first.text.clone(),
+            tool_calls: first.tool_calls.clone(),
         },
         Turn::ToolResults {
             results: results.clone(),
@@ -805,12 +816,55 @@ async fn anthropic_tool_use_round_trip() {
     ];
     req.forbid_tool_calls = true;
     let last = client.complete(req).await.expect("answer");
-    assert_eq!(last.text, r#"{"chosen": [], "reasoning": "priced"}"#);
-    assert!(last.tool_calls.is_empty());
+    let bodies = received(&server)
+        .await
+        .iter()
+        .map(|r| r.body_json().unwrap())
+        .collect();
+    ToolLoop {
+        first,
+        results,
+        last,
+        bodies,
+        records,
+    }
+}
 
-    let reqs = received(&server).await;
-    assert_eq!(reqs.len(), 2);
-    let b0: Value = reqs[0].body_json().unwrap();
+const CHOICE: &str = r#"{"chosen": [], "reasoning": "priced"}"#;
+
+#[tokio::test]
+async fn anthropic_tool_use_round_trip() {
+    let args = hull_call().1;
+    let tool_turn = ResponseTemplate::new(200).set_body_json(json!({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "m",
+        "content": [
+            {"type": "text", "text": "Let me price it."},
+            {"type": "tool_use", "id": "toolu_01", "name": "black_scholes", "input": args}
+        ],
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 20, "output_tokens": 10}
+    }));
+    let t = tool_loop(anthropic, "tool_result", anthropic_ok(CHOICE), tool_turn).await;
+    assert_eq!(t.first.text, "Let me price it.");
+    assert_eq!(
+        t.first.tool_calls,
+        [ToolCall {
+            id: "toolu_01".into(),
+            name: "black_scholes".into(),
+            arguments: args.clone()
+        }]
+    );
+    assert!(!t.results[0].is_error, "{}", t.results[0].content);
+    let price = serde_json::from_str::<Value>(&t.results[0].content).unwrap()["price"]
+        .as_f64()
+        .unwrap();
+    assert!((price - 4.7594).abs() < 1e-3, "{price}");
+    assert_eq!(t.last.text, CHOICE);
+    assert!(t.last.tool_calls.is_empty());
+
+    let [b0, b1] = t.bodies.as_slice() else {
+        panic!("two requests: {:?}", t.bodies);
+    };
     let names: Vec<&str> = b0["tools"]
         .as_array()
         .unwrap()
@@ -820,7 +874,6 @@ async fn anthropic_tool_use_round_trip() {
     assert!(names.contains(&"black_scholes") && names.contains(&"implied_vol"));
     assert_eq!(b0["tools"][0]["input_schema"]["type"], "object");
     assert!(b0.get("tool_choice").is_none());
-    let b1: Value = reqs[1].body_json().unwrap();
     assert_eq!(b1["tool_choice"], json!({"type": "none"}));
     assert_eq!(
         b1["messages"][1],
@@ -833,82 +886,52 @@ async fn anthropic_tool_use_round_trip() {
         b1["messages"][2],
         json!({"role": "user", "content": [{
             "type": "tool_result", "tool_use_id": "toolu_01",
-            "content": results[0].content, "is_error": false
+            "content": t.results[0].content, "is_error": false
         }]})
     );
     // Every round is its own request in the call records.
-    let recs = records.all();
+    let recs = t.records.all();
     assert_eq!(recs.len(), 2);
     assert_ne!(recs[0].request_sha256, recs[1].request_sha256);
 }
 
 #[tokio::test]
 async fn openai_tool_calls_round_trip() {
-    init_env();
-    let (tools, args) = hull_call();
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(body_string_contains("\"role\":\"tool\""))
-        .respond_with(openai_ok(r#"{"chosen": [], "reasoning": "priced"}"#))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-1", "object": "chat.completion", "model": "m",
-            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-                "role": "assistant", "content": null,
-                "tool_calls": [
-                    {"id": "call_1", "type": "function",
-                     "function": {"name": "black_scholes", "arguments": args.to_string()}},
-                    {"id": "call_2", "type": "function",
-                     "function": {"name": "implied_vol", "arguments": "{not json"}},
-                    {"id": "call_3", "type": "function",
-                     "function": {"name": "rm_rf", "arguments": "{}"}}
-                ]}}],
-            "usage": {"prompt_tokens": 20, "completion_tokens": 10}
-        })))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    let records = Records::default();
-    let client = client("gpt", &openai(&server), &records);
-
-    let mut req = LlmRequest {
-        tools,
-        ..request(true)
-    };
-    let first = client.complete(req.clone()).await.expect("tool turn");
-    assert_eq!(first.text, "");
-    assert_eq!(first.tool_calls.len(), 3);
-    assert_eq!(first.tool_calls[0].arguments, args);
-    assert_eq!(first.tool_calls[1].arguments, json!("{not json"));
-    let (results, _) = commander::run_tools(&first.tool_calls);
+    let args = hull_call().1;
+    let tool_turn = ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "m",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": null,
+            "tool_calls": [
+                {"id": "call_1", "type": "function",
+                 "function": {"name": "black_scholes", "arguments": args.to_string()}},
+                {"id": "call_2", "type": "function",
+                 "function": {"name": "implied_vol", "arguments": "{not json"}},
+                {"id": "call_3", "type": "function",
+                 "function": {"name": "rm_rf", "arguments": "{}"}}
+            ]}}],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 10}
+    }));
+    let t = tool_loop(openai, "\"role\":\"tool\"", openai_ok(CHOICE), tool_turn).await;
+    assert_eq!(t.first.text, "");
+    assert_eq!(t.first.tool_calls.len(), 3);
+    assert_eq!(t.first.tool_calls[0].arguments, args);
+    assert_eq!(t.first.tool_calls[1].arguments, json!("{not json"));
     assert_eq!(
-        results.iter().map(|r| r.is_error).collect::<Vec<_>>(),
+        t.results.iter().map(|r| r.is_error).collect::<Vec<_>>(),
         [false, true, true],
-        "{results:?}"
+        "{:?}",
+        t.results
     );
-    req.turns = vec![
-        Turn::Assistant {
-            text: first.text,
-            tool_calls: first.tool_calls,
-        },
-        Turn::ToolResults {
-            results: results.clone(),
-        },
-    ];
-    req.forbid_tool_calls = true;
-    let last = client.complete(req).await.expect("answer");
-    assert_eq!(last.text, r#"{"chosen": [], "reasoning": "priced"}"#);
+    assert_eq!(t.last.text, CHOICE);
 
-    let reqs = received(&server).await;
-    let b0: Value = reqs[0].body_json().unwrap();
+    let [b0, b1] = t.bodies.as_slice() else {
+        panic!("two requests: {:?}", t.bodies);
+    };
     assert_eq!(b0["tools"][0]["type"], "function");
     assert_eq!(b0["tools"][0]["function"]["name"], "black_scholes");
     assert_eq!(b0["tools"][0]["function"]["parameters"]["type"], "object");
     assert!(b0.get("tool_choice").is_none());
-    let b1: Value = reqs[1].body_json().unwrap();
     assert_eq!(b1["tool_choice"], "none");
     let msgs = b1["messages"].as_array().unwrap();
     // system, user, assistant with the calls, then one tool message per call.
@@ -928,7 +951,7 @@ async fn openai_tool_calls_round_trip() {
     for (i, id) in ["call_1", "call_2", "call_3"].iter().enumerate() {
         assert_eq!(msgs[3 + i]["role"], "tool");
         assert_eq!(msgs[3 + i]["tool_call_id"], *id);
-        assert_eq!(msgs[3 + i]["content"], results[i].content.as_str());
+        assert_eq!(msgs[3 + i]["content"], t.results[i].content.as_str());
     }
 }
 
@@ -987,22 +1010,7 @@ async fn connection_refused_is_a_retried_transport_error() {
 
 #[tokio::test]
 async fn request_timeout_408_is_retried() {
-    init_env();
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(408))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(openai_ok("fine"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    let records = Records::default();
-    let client = client("gpt", &openai(&server), &records);
-    let resp = client.complete(request(false)).await.expect("retried");
+    let (resp, records) = once_then(ResponseTemplate::new(408), openai_ok("fine"), openai).await;
     assert_eq!((resp.attempts, resp.text.as_str()), (2, "fine"));
     assert_eq!(records.statuses(), [CallStatus::Timeout, CallStatus::Ok]);
     assert_eq!(records.all()[0].http_status, Some(408));
@@ -1010,26 +1018,11 @@ async fn request_timeout_408_is_retried() {
 
 #[tokio::test]
 async fn openai_switches_to_max_completion_tokens_once_asked() {
-    init_env();
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(body_string_contains("\"max_tokens\""))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
-                      "type": "invalid_request_error", "param": "max_tokens"}
-        })))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(openai_ok("{}"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    let records = Records::default();
-    let mut cfg = openai(&server);
-    cfg.max_retries = 0; // the fallback retry is outside the retry budget
-    let client = client("o-series", &cfg, &records);
+    let (server, client, _) = rejecting(
+        "\"max_tokens\"",
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+    )
+    .await;
 
     assert_eq!(client.complete(request(false)).await.unwrap().attempts, 2);
     assert_eq!(client.complete(request(false)).await.unwrap().attempts, 1);

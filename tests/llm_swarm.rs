@@ -422,25 +422,38 @@ impl wiremock::Respond for ToolUser {
     }
 }
 
-#[tokio::test]
-async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
-    // A model that asks one skill, then chooses: trades happen and the snapshot keeps the call.
+/// A day with a fake Anthropic commander answering as `model`: the server (for its requests),
+/// the data dir and the run's output.
+async fn tool_day(
+    model: ToolUser,
+    rounds: u32,
+    token_budget: u64,
+) -> (MockServer, tempfile::TempDir, std::process::Output) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/messages"))
-        .respond_with(ToolUser { never_stops: false })
+        .respond_with(model)
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (uri, d) = (server.uri(), dir.path().to_path_buf());
-    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3, 0))
-        .await
-        .expect("join");
+    let out = tokio::task::spawn_blocking(move || {
+        anthropic_commander_day(&uri, &d, rounds, token_budget)
+    })
+    .await
+    .expect("join");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    (server, dir, out)
+}
+
+#[tokio::test]
+async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
+    // A model that asks one skill, then chooses: trades happen and the snapshot keeps the call.
+    let (server, dir, _) = tool_day(ToolUser { never_stops: false }, 3, 0).await;
     let db = db(dir.path());
     assert!(db.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'") >= 1);
     let reqs = server.received_requests().await.expect("recorded");
@@ -476,17 +489,7 @@ async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
 
     // A model that never stops calling tools: 3 rounds, then one request that forbids tools,
     // then no new orders (its answer has no choice).
-    let addict = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ToolUser { never_stops: true })
-        .mount(&addict)
-        .await;
-    let dir2 = tempfile::tempdir().expect("tempdir");
-    let (uri, d) = (addict.uri(), dir2.path().to_path_buf());
-    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3, 0))
-        .await
-        .expect("join");
-    assert!(out.status.success());
+    let (addict, dir2, _) = tool_day(ToolUser { never_stops: true }, 3, 0).await;
     let db2 = common::db(dir2.path());
     assert_eq!(
         db2.int("SELECT count(*) AS n FROM orders WHERE intent = 'OPEN'"),
@@ -506,17 +509,7 @@ async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
 
     // The swarm's token budget covers the commander: 960 tokens a call, 1500 for the run, so
     // the first cycle's two calls go out and every later cycle chooses nothing.
-    let frugal = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ToolUser { never_stops: false })
-        .mount(&frugal)
-        .await;
-    let dir3 = tempfile::tempdir().expect("tempdir");
-    let (uri, d) = (frugal.uri(), dir3.path().to_path_buf());
-    let out = tokio::task::spawn_blocking(move || anthropic_commander_day(&uri, &d, 3, 1500))
-        .await
-        .expect("join");
-    assert!(out.status.success());
+    let (frugal, dir3, out) = tool_day(ToolUser { never_stops: false }, 3, 1500).await;
     assert_eq!(frugal.received_requests().await.map(|r| r.len()), Some(2));
     let db3 = common::db(dir3.path());
     assert_eq!(
