@@ -342,6 +342,11 @@ fn twenty_days_trade_every_strategy_and_reconcile() {
         }
     }
     assert!(filled("EXPIRY") >= 1, "no FILLED EXPIRY order");
+    let settled_legs = db.int("SELECT count(*) AS n FROM fills WHERE client_order_id LIKE 'EXP-%'");
+    assert!(
+        stdout.contains(&format!(" fills={settled_legs} ")),
+        "the summary counts the settlement fills ({settled_legs}): {stdout}"
+    );
 
     // Cash: starting cash plus every fill's cash delta, exactly.
     let account = db.texts("SELECT cash || '|' || starting_cash AS s FROM paper_account");

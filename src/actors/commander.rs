@@ -139,6 +139,12 @@ async fn run_cycle(
         })
         .await
         .map_err(e2s)??;
+    // Expiry settlements are leg fills too.
+    w.summary.fills = marked
+        .settlements
+        .iter()
+        .map(|x| x.fills.len() as u32)
+        .sum();
     let realized: Vec<_> = marked
         .settlements
         .iter()
