@@ -168,7 +168,7 @@ pub async fn start_with(
         }
     };
     let store = Store::open(&config.runtime.data_dir)?;
-    let spent_run = crate::actors::swarm_pool::RunSpend::default();
+    let spent_run = crate::llm::budget::RunSpend::default();
     let chooser =
         commander_client.map(
             |(client, records, system, timeout)| crate::llm::commander::Chooser {
@@ -178,7 +178,7 @@ pub async fn start_with(
                 timeout,
                 store: store.clone(),
                 max_tool_rounds: config.commander.max_tool_rounds,
-                budget: crate::actors::swarm_pool::Budget::from_config(&config.swarm),
+                budget: crate::llm::budget::Budget::from_config(&config.swarm),
                 spent_run: spent_run.clone(),
             },
         );
@@ -279,7 +279,7 @@ pub async fn start_with(
             store: store.clone(),
             max_concurrent: config.swarm.max_concurrent,
             agent_timeout: config.swarm.agent_timeout(),
-            budget: crate::actors::swarm_pool::Budget::from_config(&config.swarm),
+            budget: crate::llm::budget::Budget::from_config(&config.swarm),
             spent_run,
         };
         supervise(

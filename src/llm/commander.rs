@@ -7,11 +7,11 @@
 //! last request that forbids tool calls, all inside the choice's time limit. A tool result
 //! only informs the choice; nothing it returns reaches an order.
 
+use super::budget::{add_spend, Budget, RunSpend};
 use super::client::{
     request_sha256, CallRecord, LlmClient, LlmError, LlmRequest, ToolCall, ToolResult, ToolSpec,
     Turn,
 };
-use crate::actors::swarm_pool::{add_spend, Budget, RunSpend};
 use crate::policy::Decision;
 use crate::store::models::{self, NewLlmCall};
 use crate::store::Store;

@@ -4,6 +4,7 @@
 //! so its answers go through the same [`crate::swarm::signal::parse_answer`] validation.
 
 pub mod anthropic;
+pub mod budget;
 pub mod client;
 pub mod commander;
 pub mod openai;
