@@ -101,7 +101,7 @@ fn bench_swarm(c: &mut Criterion) {
                         let ts = day.and_hms_opt(9, 30, 0).expect("ts") + chrono::Duration::minutes(i as i64);
                         let snapshot = Arc::new(market.snapshot(ts).expect("snapshot"));
                         let t0 = Instant::now();
-                        let report = pool.send(ConsultSwarm { cycle_id: 1, snapshot }).await.expect("report");
+                        let report = pool.send(ConsultSwarm { cycle_id: 1, snapshot, held: None }).await.expect("report");
                         total += t0.elapsed();
                         assert_eq!(report.outcomes.len(), 50);
                     }

@@ -83,7 +83,11 @@ fn instances(n: usize) -> Vec<Instance> {
         .collect()
 }
 
-async fn stage(agents: usize, max_concurrent: usize) -> (Duration, usize, usize) {
+async fn stage(
+    agents: usize,
+    max_concurrent: usize,
+    held: Option<String>,
+) -> (Duration, usize, usize) {
     let server = MockServer::start().await;
     let arrivals = Arc::new(Mutex::new(Vec::new()));
     let delay = Duration::from_millis(500);
@@ -138,11 +142,22 @@ async fn stage(agents: usize, max_concurrent: usize) -> (Duration, usize, usize)
         .send(ConsultSwarm {
             cycle_id: 1,
             snapshot,
+            held: held.clone(),
         })
         .await
         .expect("report");
     let took = t0.elapsed();
     let ok = report.outcomes.iter().filter(|o| o.status == "ok").count();
+    if held.is_some() {
+        assert!(
+            report.outcomes.iter().all(|o| o.status == "abstain"
+                && o.reason.as_deref() == Some("ENTRIES_HELD")
+                && o.detail == held),
+            "{:?}",
+            report.outcomes
+        );
+        assert!(report.calls.is_empty(), "no HTTP call is made");
+    }
     let seen = arrivals
         .lock()
         .map(|a| max_in_flight(&a, delay))
@@ -152,7 +167,7 @@ async fn stage(agents: usize, max_concurrent: usize) -> (Duration, usize, usize)
 
 #[actix_rt::test]
 async fn fifty_agents_are_all_in_flight_at_once() {
-    let (took, in_flight, ok) = stage(50, 50).await;
+    let (took, in_flight, ok) = stage(50, 50, None).await;
     println!(
         "swarm stage: 50 agents x 500 ms, max_concurrent 50: {} ms, {in_flight} in flight",
         took.as_millis()
@@ -163,13 +178,19 @@ async fn fifty_agents_are_all_in_flight_at_once() {
 
 #[actix_rt::test]
 async fn max_concurrent_bounds_the_agents_in_flight() {
-    let (took, in_flight, ok) = stage(50, 10).await;
+    let (took, in_flight, ok) = stage(50, 10, None).await;
     println!(
         "swarm stage: 50 agents x 500 ms, max_concurrent 10: {} ms, {in_flight} in flight",
         took.as_millis()
     );
     assert_eq!(ok, 50);
     assert_eq!(in_flight, 10);
+}
+
+#[actix_rt::test]
+async fn no_llm_agent_is_asked_when_no_entry_can_open() {
+    let (_, in_flight, ok) = stage(10, 10, Some("trading REDUCING (TEST)".into())).await;
+    assert_eq!((ok, in_flight), (0, 0));
 }
 
 #[actix_rt::test]

@@ -164,6 +164,12 @@ async fn run_cycle(
         .send(ConsultSwarm {
             cycle_id,
             snapshot: Arc::clone(&snapshot),
+            held: (risk_before.trading_state != crate::risk::TradingState::Active).then(|| {
+                format!(
+                    "trading {} ({})",
+                    risk_before.trading_state, risk_before.reason
+                )
+            }),
         })
         .await
         .map_err(e2s)?;

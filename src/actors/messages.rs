@@ -54,6 +54,10 @@ pub struct ConsultSwarm {
     pub cycle_id: i32,
     /// The market snapshot all agents see.
     pub snapshot: Arc<MarketSnapshot>,
+    /// Why no entry can open this cycle (the gate is REDUCING or HALTED), if so: LLM agents
+    /// then abstain with `ENTRIES_HELD` without a call (rules agents, which cost nothing,
+    /// still answer for the record).
+    pub held: Option<String>,
 }
 
 /// One agent's outcome.

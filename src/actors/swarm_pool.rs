@@ -299,14 +299,26 @@ impl Handler<ConsultSwarm> for SwarmPool {
         }
         let cycle_id = m.cycle_id;
         let day = m.snapshot.date();
+        let held = m.held.clone();
         Box::pin(async move {
             if !llm_agents.is_empty() {
-                if let Some(why) = setup
-                    .budget
-                    .check(&setup.store, &setup.spent_run, day)
-                    .await
-                {
-                    tracing::warn!(target: "alphahive::swarm", %why, agents = llm_agents.len(), "LLM budget spent: agents abstain this cycle");
+                let skip = match held {
+                    Some(why) => {
+                        tracing::info!(target: "alphahive::swarm", %why, agents = llm_agents.len(), "no entries can open: LLM agents are not asked this cycle");
+                        Some(("ENTRIES_HELD", why))
+                    }
+                    None => {
+                        let spent = setup
+                            .budget
+                            .check(&setup.store, &setup.spent_run, day)
+                            .await;
+                        if let Some(why) = &spent {
+                            tracing::warn!(target: "alphahive::swarm", %why, agents = llm_agents.len(), "LLM budget spent: agents abstain this cycle");
+                        }
+                        spent.map(|why| ("BUDGET_EXHAUSTED", why))
+                    }
+                };
+                if let Some((code, why)) = skip {
                     for (idx, id, template) in &llm_agents {
                         let o = AgentOutcome {
                             instance_id: id.clone(),
@@ -314,7 +326,7 @@ impl Handler<ConsultSwarm> for SwarmPool {
                             provider: setup.provider_name.clone(),
                             status: "abstain".into(),
                             signal: None,
-                            reason: Some("BUDGET_EXHAUSTED".into()),
+                            reason: Some(code.into()),
                             detail: Some(why.clone()),
                             raw: None,
                             prompt_sha256: None,
