@@ -89,7 +89,9 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
         })
         .unwrap_or_default();
 
-    let rate = snap["rate"].as_f64().unwrap_or(0.04);
+    let rate = snap["rate"]
+        .as_f64()
+        .unwrap_or(crate::market::synthetic::DEFAULT_RATE);
     let market =
         SyntheticMarket::new(&cfg.market.symbols, cfg.market.seed, rate).snapshot(market_ts)?;
     // The snapshot names the expiry window its market view shows; snapshots recorded before

@@ -252,7 +252,7 @@ pub async fn start_with(
             Arc::new(std::sync::Mutex::new(Box::new(SyntheticMarket::new(
                 &config.market.symbols,
                 config.market.seed,
-                0.04,
+                crate::market::synthetic::DEFAULT_RATE,
             ))));
         supervise(
             "Broker",
@@ -308,7 +308,11 @@ pub async fn start_with(
         supervise(
             "Commander",
             move |s| {
-                let market = Box::new(SyntheticMarket::new(&symbols, seed, 0.04));
+                let market = Box::new(SyntheticMarket::new(
+                    &symbols,
+                    seed,
+                    crate::market::synthetic::DEFAULT_RATE,
+                ));
                 Commander::new(
                     market,
                     peers.clone(),

@@ -102,6 +102,10 @@ const MAX_DTE: i64 = 60;
 /// Strikes listed within ± this fraction of spot.
 const STRIKE_RANGE: f64 = 0.25;
 
+/// The continuous risk-free rate the runtime's synthetic market prices at (the Commander's
+/// source, the Broker's settlement source and replay must all agree on it).
+pub const DEFAULT_RATE: f64 = 0.04;
+
 /// A deterministic synthetic option market over a fixed list of symbols.
 ///
 /// Construct with [`SyntheticMarket::new`]; read through [`MarketData::snapshot`].

@@ -15,7 +15,7 @@ pub const SAMPLE_SYMBOLS: [&str; 2] = ["SPY", "NVDA"];
 /// Days to expiry of the sample chain's expiries (Fridays from Monday 2026-03-02).
 const SAMPLE_DTES: [i64; 3] = [18, 39, 46];
 
-const RATE: f64 = 0.04;
+const RATE: f64 = crate::market::synthetic::DEFAULT_RATE;
 
 /// The sample snapshot at 2026-03-02 10:00 with [`SAMPLE_SYMBOLS`] plus every symbol in
 /// `symbols`.
