@@ -95,21 +95,24 @@ fn pool_of(instance: &Instance) -> Result<(Vec<String>, String), SwarmError> {
     }
 }
 
-/// Runs `candidate` on every pool symbol's view (the expiries of `window`) and keeps the one
-/// with the highest `score` (the earlier in the pool on a tie). Returns it with one note per
-/// symbol (why it qualifies or is skipped).
-fn scan_pool<C>(
+/// The whole evaluation of one instance: runs `candidate` on every pool symbol's view (the
+/// expiries of `window`), keeps the one with the highest `score` (the earlier in the pool on a
+/// tie) and answers it with `trade`, or `NO_TRADE` on the pool's first symbol when none
+/// qualifies. Either answer carries one note per symbol (why it qualifies or is skipped).
+fn answer_from_pool<C>(
+    instance: &Instance,
     snapshot: &MarketSnapshot,
-    pool: &[String],
     window: DteWindow,
     candidate: impl Fn(&SymbolView) -> Result<C, String>,
     score: impl Fn(&C) -> f64,
     qualifies: impl Fn(&C) -> String,
-) -> (Option<C>, Vec<String>) {
-    let views = symbol_views(snapshot, pool, window);
+    trade: impl FnOnce(C, &[String]) -> serde_json::Value,
+) -> Result<String, SwarmError> {
+    let (pool, first) = pool_of(instance)?;
+    let views = symbol_views(snapshot, &pool, window);
     let mut best: Option<C> = None;
     let mut notes = Vec::new();
-    for symbol in pool {
+    for symbol in &pool {
         let outcome = match views.get(symbol) {
             None => Err("no market data".to_string()),
             Some(view) => candidate(view),
@@ -124,7 +127,11 @@ fn scan_pool<C>(
             Err(why) => notes.push(format!("{symbol}: {why}")),
         }
     }
-    (best, notes)
+    let answer = match best {
+        Some(c) => trade(c, &notes),
+        None => no_trade(&first, &notes),
+    };
+    Ok(answer.to_string())
 }
 
 /// The `NO_TRADE` answer on `first` with the per-symbol notes as reasoning.

@@ -27,7 +27,7 @@
 //! `NO_TRADE` on the first pool symbol with confidence 0.
 
 use super::{
-    core_figures, further_otm, leg, no_trade, otm_at_most_delta, param, pool_of, round, scan_pool,
+    answer_from_pool, core_figures, further_otm, leg, otm_at_most_delta, param, round,
     trade_expiry, unit,
 };
 use crate::domain::{Action, Right, SignalParams, Structure};
@@ -106,20 +106,15 @@ struct Candidate {
 /// Runs `range_condor` for `instance` over `snapshot`: the answer as JSON text.
 pub fn evaluate(instance: &Instance, snapshot: &MarketSnapshot) -> Result<String, SwarmError> {
     let p = params(instance)?;
-    let (pool, first) = pool_of(instance)?;
-    let (best, notes) = scan_pool(
+    answer_from_pool(
+        instance,
         snapshot,
-        &pool,
         p.window,
         |view| candidate(view, &p, snapshot.date()),
         |c| c.confidence,
         |c| format!("qualifies with confidence {}", c.confidence),
-    );
-    let answer = match best {
-        Some(c) => trade_answer(c, &notes),
-        None => no_trade(&first, &notes),
-    };
-    Ok(answer.to_string())
+        trade_answer,
+    )
 }
 
 /// `0.6 + 0.2 × iv + 0.1 × sma + 0.1 × rsi`, each part clamped to [0, 1], rounded to 3

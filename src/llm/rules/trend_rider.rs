@@ -29,9 +29,7 @@
 //! highest confidence wins (earlier in the pool on a tie). With none the answer is `NO_TRADE`
 //! on the first pool symbol with confidence 0.
 
-use super::{
-    core_figures, further_otm, leg, no_trade, param, pool_of, round, scan_pool, trade_expiry, unit,
-};
+use super::{answer_from_pool, core_figures, further_otm, leg, param, round, trade_expiry, unit};
 use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
 use crate::swarm::instance::{DteWindow, Instance};
@@ -97,20 +95,15 @@ struct Candidate {
 /// Runs `trend_rider` for `instance` over `snapshot`: the answer as JSON text.
 pub fn evaluate(instance: &Instance, snapshot: &MarketSnapshot) -> Result<String, SwarmError> {
     let p = params(instance)?;
-    let (pool, first) = pool_of(instance)?;
-    let (best, notes) = scan_pool(
+    answer_from_pool(
+        instance,
         snapshot,
-        &pool,
         p.window,
         |view| candidate(view, &p, snapshot.date()),
         |c| c.confidence,
         |c| format!("qualifies with confidence {}", c.confidence),
-    );
-    let answer = match best {
-        Some(c) => trade_answer(c, &notes),
-        None => no_trade(&first, &notes),
-    };
-    Ok(answer.to_string())
+        trade_answer,
+    )
 }
 
 /// `0.6 + 0.2 × trend + 0.2 × rsi`, both parts clamped to [0, 1], rounded to 3 decimals.

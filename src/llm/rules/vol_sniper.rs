@@ -21,8 +21,7 @@
 //! candidate the answer is `NO_TRADE` on the first pool symbol with confidence 0.
 
 use super::{
-    core_figures, further_otm, leg, no_trade, otm_at_most_delta, param, pool_of, round, scan_pool,
-    trade_expiry,
+    answer_from_pool, core_figures, further_otm, leg, otm_at_most_delta, param, round, trade_expiry,
 };
 use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
@@ -82,20 +81,15 @@ fn vol_sniper_params(instance: &Instance) -> Result<VolSniperParams, SwarmError>
 /// Runs `vol_sniper` for `instance` over `snapshot`: the answer as JSON text.
 pub fn evaluate(instance: &Instance, snapshot: &MarketSnapshot) -> Result<String, SwarmError> {
     let p = vol_sniper_params(instance)?;
-    let (pool, first) = pool_of(instance)?;
-    let (best, notes) = scan_pool(
+    answer_from_pool(
+        instance,
         snapshot,
-        &pool,
         p.window,
         |view| candidate(view, &p, snapshot.date()),
         |c| c.iv_rank,
         |c| format!("qualifies with IV rank {:.1}", c.iv_rank),
-    );
-    let answer = match best {
-        Some(c) => trade_answer(c, &p, &notes),
-        None => no_trade(&first, &notes),
-    };
-    Ok(answer.to_string())
+        |c, notes| trade_answer(c, &p, notes),
+    )
 }
 
 /// Evaluates one symbol; `Err` says why it is skipped.
