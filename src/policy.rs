@@ -99,8 +99,11 @@ pub struct Decision {
 }
 
 /// Groups valid signals by (target, structure). Abstentions and errors leave the denominator;
-/// opposing directional views on one underlying cancel out; groups under the quorum or the
-/// minimum confidence are skipped with their reason.
+/// opposing directional views on one underlying cancel in proportion to their conviction
+/// (summed confidence): the weaker side is skipped and the stronger side keeps the share
+/// `(strong − weak) / strong` of each signal's confidence, so equal convictions cancel fully
+/// and a lone 0.01 dissent barely dents a consensus; groups under the quorum or the minimum
+/// (net) confidence are skipped with their reason.
 pub fn aggregate(outcomes: &[AgentOutcome], p: &PolicyParams) -> (Vec<Candidate>, Vec<Decision>) {
     let signals: Vec<&Signal> = outcomes.iter().filter_map(|o| o.signal.as_ref()).collect();
     let mut by_target: BTreeMap<&str, Vec<&Signal>> = BTreeMap::new();
@@ -111,41 +114,60 @@ pub fn aggregate(outcomes: &[AgentOutcome], p: &PolicyParams) -> (Vec<Candidate>
     let mut skipped = Vec::new();
     for (target, sigs) in by_target {
         let answering = sigs.len() as f64;
-        let bull: f64 = sigs
-            .iter()
-            .filter(|s| s.signal.bias() > 0)
-            .map(|s| s.confidence)
-            .sum();
-        let bear: f64 = sigs
-            .iter()
-            .filter(|s| s.signal.bias() < 0)
-            .map(|s| s.confidence)
-            .sum();
-        if bull > 0.0 && bear > 0.0 {
-            skipped.push(skip(
-                target,
-                format!(
-                    "opposing views cancel out: bullish conviction {bull:.2}, bearish {bear:.2}"
-                ),
-            ));
-            continue;
-        }
+        let conviction = |side: i32| -> f64 {
+            sigs.iter()
+                .filter(|s| s.signal.bias().signum() == side)
+                .map(|s| s.confidence)
+                .sum()
+        };
+        let (bull, bear) = (conviction(1), conviction(-1));
+        let opposed = bull > 0.0 && bear > 0.0;
+        // The side that wins a conflict (0: a tie, both sides cancel), and the share of its
+        // conviction left after it.
+        let (winner, share) = if !opposed {
+            (0, 1.0)
+        } else if (bull - bear).abs() <= 1e-12 {
+            (0, 0.0)
+        } else if bull > bear {
+            (1, (bull - bear) / bull)
+        } else {
+            (-1, (bear - bull) / bear)
+        };
         let mut groups: BTreeMap<&str, Vec<&Signal>> = BTreeMap::new();
         for s in sigs.iter().filter(|s| s.signal != Structure::NoTrade) {
             groups.entry(s.signal.as_str()).or_default().push(s);
         }
         for group in groups.values() {
             let votes = group.len() as u32;
-            let total: f64 = group.iter().map(|s| s.confidence).sum();
-            let confidence = total / f64::from(votes);
             let Some(best) = group
                 .iter()
                 .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
             else {
                 continue;
             };
-            let consensus = total / answering;
             let structure = best.signal;
+            let side = structure.bias().signum();
+            if opposed && side != 0 && side != winner {
+                let why = if winner == 0 {
+                    "opposing views cancel out"
+                } else {
+                    "outweighed by the opposing view"
+                };
+                skipped.push(skip(
+                    target,
+                    format!("{structure}: {why}: bullish conviction {bull:.2}, bearish {bear:.2}"),
+                ));
+                continue;
+            }
+            let scale = if side == 0 { 1.0 } else { share };
+            let total: f64 = group.iter().map(|s| s.confidence).sum::<f64>() * scale;
+            let confidence = total / f64::from(votes);
+            let consensus = total / answering;
+            let netted = if scale < 1.0 {
+                format!(" net of the opposing view (bullish {bull:.2}, bearish {bear:.2})")
+            } else {
+                String::new()
+            };
             if votes < p.min_quorum {
                 skipped.push(skip(
                     target,
@@ -155,7 +177,7 @@ pub fn aggregate(outcomes: &[AgentOutcome], p: &PolicyParams) -> (Vec<Candidate>
                 skipped.push(skip(
                     target,
                     format!(
-                        "{structure}: confidence {confidence:.2} under {:.2}",
+                        "{structure}: confidence {confidence:.2}{netted} under {:.2}",
                         p.min_confidence
                     ),
                 ));
@@ -168,7 +190,7 @@ pub fn aggregate(outcomes: &[AgentOutcome], p: &PolicyParams) -> (Vec<Candidate>
                     consensus,
                     signal: (*best).clone(),
                     reasoning: format!(
-                        "{structure} on {target}: {votes} vote(s), confidence {confidence:.2}, consensus {consensus:.2}; lead {}: {}",
+                        "{structure} on {target}: {votes} vote(s), confidence {confidence:.2}{netted}, consensus {consensus:.2}; lead {}: {}",
                         best.instance_id, best.reasoning
                     ),
                 });

@@ -262,3 +262,72 @@ fn the_trading_state_holds_back_what_the_gate_would_deny() {
         }
     }
 }
+
+/// `n` copies of the vol_sniper signal on NVDA, one per instance, at `confidence`, with the
+/// structure overridden.
+fn votes(m: &MarketSnapshot, structure: Structure, confidences: &[f64]) -> Vec<AgentOutcome> {
+    confidences
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut o = vol_sniper_outcome(m);
+            o.instance_id = format!("{structure}-{i}");
+            if let Some(s) = o.signal.as_mut() {
+                s.instance_id = o.instance_id.clone();
+                s.signal = structure;
+                s.confidence = *c;
+            }
+            o
+        })
+        .collect()
+}
+
+#[test]
+fn item10_a_weak_dissent_does_not_veto_a_unanimous_consensus() {
+    let m = market();
+    let mut outcomes = votes(&m, Structure::ShortPutSpread, &[0.9, 0.9, 0.9, 0.9]);
+    outcomes.extend(votes(&m, Structure::ShortCallSpread, &[0.01]));
+    let (kept, skipped) = aggregate(&outcomes, &params());
+    assert_eq!(kept.len(), 1, "{skipped:?}");
+    assert_eq!(kept[0].structure, Structure::ShortPutSpread);
+    assert_eq!(kept[0].votes, 4);
+    // 3.6 bullish less 0.01 bearish: each bull keeps 3.59 / 3.6 of its confidence.
+    assert!(
+        (kept[0].confidence - 0.8975).abs() < 1e-9,
+        "{}",
+        kept[0].confidence
+    );
+    assert!(
+        (kept[0].consensus - 3.59 / 5.0).abs() < 1e-9,
+        "{}",
+        kept[0].consensus
+    );
+    assert!(skipped
+        .iter()
+        .any(|d| d.reasoning.starts_with("SHORT_CALL_SPREAD: outweighed")));
+
+    // Close convictions still cancel: 0.8 against 0.75 nets 0.05, under min_confidence.
+    let mut close = votes(&m, Structure::ShortPutSpread, &[0.8]);
+    close.extend(votes(&m, Structure::ShortCallSpread, &[0.75]));
+    let (kept, skipped) = aggregate(&close, &params());
+    assert!(kept.is_empty(), "{kept:?}");
+    assert!(
+        skipped
+            .iter()
+            .any(|d| d.reasoning.contains("confidence 0.05")),
+        "{skipped:?}"
+    );
+
+    // Equal convictions cancel fully.
+    let mut tie = votes(&m, Structure::ShortPutSpread, &[0.8]);
+    tie.extend(votes(&m, Structure::ShortCallSpread, &[0.8]));
+    let (kept, skipped) = aggregate(&tie, &params());
+    assert!(kept.is_empty());
+    assert_eq!(
+        skipped
+            .iter()
+            .filter(|d| d.reasoning.contains("opposing views cancel out"))
+            .count(),
+        2
+    );
+}

@@ -105,6 +105,7 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
     )) == snap["market"];
 
     let instances = crate::swarm::instance::load_instances(&cfg.swarm.instances_dir)?;
+    let templates = crate::swarm::template::load_templates(&cfg.swarm.templates_dir)?;
     let outcomes: Vec<AgentOutcome> = sigs
         .into_iter()
         .map(|(instance_id, template, status, reason, detail, raw)| {
@@ -121,7 +122,11 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
                 latency_ms: 0.0,
             };
             if let (Some(raw), Some(inst)) = (raw, instances.iter().find(|i| i.id == instance_id)) {
-                match crate::swarm::signal::parse_answer(&raw, inst, &template, &market) {
+                let judged = match templates.get(&template) {
+                    Some(t) => crate::swarm::offer::judge_answer(&raw, inst, t, &market),
+                    None => crate::swarm::signal::parse_answer(&raw, inst, &template, &market),
+                };
+                match judged {
                     Ok(sig) => {
                         o.status = "ok".into();
                         o.signal = Some(sig);

@@ -230,7 +230,7 @@ async fn a_cached_answer_makes_no_second_call() {
             store.clone(),
             prompt,
             Arc::clone(&inst),
-            "vol_sniper".into(),
+            Arc::new(template.clone()),
             Arc::clone(&snapshot),
             Duration::from_secs(5),
         )

@@ -13,9 +13,9 @@ use crate::market::MarketSnapshot;
 use crate::store::models::{self, NewLlmCall};
 use crate::store::Store;
 use crate::swarm::instance::{DteWindow, Instance};
+use crate::swarm::render;
 use crate::swarm::render::RenderedPrompt;
 use crate::swarm::template::Template;
-use crate::swarm::{render, signal};
 use actix::prelude::*;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
@@ -99,10 +99,10 @@ fn judge(
     mut out: AgentOutcome,
     raw: String,
     instance: &Instance,
-    template: &str,
+    template: &Template,
     snapshot: &MarketSnapshot,
 ) -> AgentOutcome {
-    match signal::parse_answer(&raw, instance, template, snapshot) {
+    match crate::swarm::offer::judge_answer(&raw, instance, template, snapshot) {
         Ok(sig) => {
             out.status = "ok".into();
             out.signal = Some(sig);
@@ -136,7 +136,7 @@ pub fn consult_rules(
             out.detail = Some(e.to_string());
             out
         }
-        Ok(raw) => judge(out, raw, instance, &template.name, snapshot),
+        Ok(raw) => judge(out, raw, instance, template, snapshot),
     };
     out.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     out
@@ -148,12 +148,12 @@ pub async fn consult_llm(
     store: Store,
     prompt: RenderedPrompt,
     instance: Arc<Instance>,
-    template: String,
+    template: Arc<Template>,
     snapshot: Arc<MarketSnapshot>,
     timeout: Duration,
 ) -> AgentOutcome {
     let started = Instant::now();
-    let mut out = outcome(&instance, &template, client.provider());
+    let mut out = outcome(&instance, &template.name, client.provider());
     out.prompt_sha256 = Some(prompt.sha256.clone());
     let sha = request_sha256(
         client.provider(),
@@ -286,7 +286,7 @@ impl Handler<ConsultSwarm> for SwarmPool {
                                     setup.store.clone(),
                                     prompt,
                                     Arc::new(instance.clone()),
-                                    template.name.clone(),
+                                    Arc::new(template.clone()),
                                     Arc::clone(&m.snapshot),
                                     setup.agent_timeout,
                                 )

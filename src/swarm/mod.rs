@@ -7,6 +7,7 @@
 //! [`crate::llm::rules`] baseline) answers with JSON text → [`signal::parse_answer`].
 
 pub mod instance;
+pub mod offer;
 pub mod render;
 pub mod sample;
 pub mod signal;

@@ -278,6 +278,7 @@ mod tests {
             name: "t".into(),
             evaluator: "vol_sniper".into(),
             description: "d".into(),
+            structures: vec![],
             body: body.into(),
             sha256: String::new(),
         }

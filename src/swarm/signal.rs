@@ -45,6 +45,10 @@ pub mod reason {
     pub const STRUCTURE_MISMATCH: &str = "STRUCTURE_MISMATCH";
     /// A leg's contract is not quoted in the snapshot.
     pub const UNKNOWN_CONTRACT: &str = "UNKNOWN_CONTRACT";
+    /// The expiry's days to expiry fall outside the instance's `min_dte`–`max_dte` window.
+    pub const EXPIRY_OUTSIDE_WINDOW: &str = "EXPIRY_OUTSIDE_WINDOW";
+    /// The structure is not one the instance's template offers.
+    pub const STRUCTURE_NOT_OFFERED: &str = "STRUCTURE_NOT_OFFERED";
 }
 
 /// Numbers with a larger magnitude are rejected as [`reason::NON_FINITE`]: they would
@@ -209,8 +213,13 @@ struct Answer {
 }
 
 fn parse_fields(obj: &Map<String, Value>, pool: &[String]) -> Result<Answer, Reject> {
-    let target = required_str(obj, "target")?.trim().to_string();
-    if !pool.contains(&target) {
+    let target = match present(obj, "target") {
+        // A NO_TRADE vote needs no target: "nothing to trade" is what models answer.
+        None if is_no_trade(obj) => String::new(),
+        Some(Value::String(s)) if s.trim().is_empty() && is_no_trade(obj) => String::new(),
+        _ => required_str(obj, "target")?.trim().to_string(),
+    };
+    if !(target.is_empty() && is_no_trade(obj)) && !pool.contains(&target) {
         return Err(reject(
             reason::TARGET_NOT_IN_POOL,
             format!("target {target:?} is not in the pool [{}]", pool.join(", ")),
@@ -290,6 +299,11 @@ fn parse_fields(obj: &Map<String, Value>, pool: &[String]) -> Result<Answer, Rej
             capital_required,
         },
     })
+}
+
+/// True when `signal` names NO_TRADE (the target may then be empty or null).
+fn is_no_trade(obj: &Map<String, Value>) -> bool {
+    matches!(present(obj, "signal"), Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("NO_TRADE"))
 }
 
 /// The field's value unless absent or null.

@@ -11,9 +11,14 @@
 //!
 //! The front matter is a restricted YAML subset parsed here: one `key: value` per line, blank
 //! lines and `#` comments allowed, values optionally wrapped in matching quotes. The keys
-//! `name`, `evaluator` and `description` are required; any other key is an error.
+//! `name`, `evaluator` and `description` are required. The optional `structures` lists the
+//! structures the template offers (`structures: [SHORT_PUT_SPREAD, SHORT_CALL_SPREAD]`);
+//! without it, the structures of its evaluator ([`crate::llm::rules::offered_structures`]).
+//! `NO_TRADE` is always offered. An answer with any other structure is an abstention
+//! (`STRUCTURE_NOT_OFFERED`). Any other key is an error.
 
 use super::SwarmError;
+use crate::domain::Structure;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
@@ -28,13 +33,15 @@ pub struct Template {
     pub evaluator: String,
     /// One-line human description.
     pub description: String,
+    /// The structures an answer may trade (`NO_TRADE` is always allowed besides these).
+    pub structures: Vec<Structure>,
     /// The Jinja body after the front matter.
     pub body: String,
     /// Hex SHA-256 of the whole file (front matter and body), to tie records to a version.
     pub sha256: String,
 }
 
-const KEYS: [&str; 3] = ["name", "evaluator", "description"];
+const KEYS: [&str; 4] = ["name", "evaluator", "description", "structures"];
 
 /// Loads every `*.md` file of `dir` as a [`Template`], keyed by name.
 ///
@@ -138,13 +145,43 @@ fn parse_template(stem: &str, text: &str) -> Result<Template, String> {
     if body.trim().is_empty() {
         return Err("body after the front matter is empty".into());
     }
+    let structures = match fields.remove("structures") {
+        Some(list) => parse_structures(&list)?,
+        None => crate::llm::rules::offered_structures(&evaluator).ok_or_else(|| {
+            format!(
+                "front matter has no key \"structures\" and evaluator {evaluator:?} is not built in, so the structures it offers are unknown"
+            )
+        })?,
+    };
     Ok(Template {
         name,
         evaluator,
         description,
+        structures,
         body,
         sha256: hex::encode(Sha256::digest(text.as_bytes())),
     })
+}
+
+/// Parses `[A, B]` (brackets optional) into structures; `NO_TRADE` is implied, not listed.
+fn parse_structures(list: &str) -> Result<Vec<Structure>, String> {
+    let inner = list
+        .strip_prefix('[')
+        .and_then(|l| l.strip_suffix(']'))
+        .unwrap_or(list);
+    let mut out = Vec::new();
+    for name in inner.split(',').map(|n| unquote(n.trim())) {
+        match Structure::parse(&name.to_ascii_uppercase()) {
+            Some(Structure::NoTrade) | None => {
+                return Err(format!(
+                    "front matter key \"structures\": {name:?} is not a tradable structure (expected SHORT_PUT_SPREAD, SHORT_CALL_SPREAD, IRON_CONDOR, LONG_CALL_SPREAD or LONG_PUT_SPREAD)"
+                ))
+            }
+            Some(s) if !out.contains(&s) => out.push(s),
+            Some(_) => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Strips one pair of matching surrounding quotes.
@@ -171,6 +208,39 @@ mod tests {
         assert_eq!(t.description, "Quoted: yes");
         assert_eq!(t.body, "Hello {{ instance_id }}\n");
         assert_eq!(t.sha256.len(), 64);
+        assert_eq!(
+            t.structures,
+            [Structure::ShortPutSpread, Structure::ShortCallSpread],
+            "the evaluator's structures when the key is absent"
+        );
+    }
+
+    #[test]
+    fn item10_structures_come_from_the_front_matter_or_the_evaluator() {
+        let t = parse_template(
+            "t1",
+            "---\nname: t1\nevaluator: custom\ndescription: d\nstructures: [IRON_CONDOR, \"long_put_spread\"]\n---\nb\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            t.structures,
+            [Structure::IronCondor, Structure::LongPutSpread]
+        );
+        let err = parse_template(
+            "t1",
+            "---\nname: t1\nevaluator: custom\ndescription: d\n---\nb\n",
+        )
+        .expect_err("unknown evaluator, no structures");
+        assert!(
+            err.contains("structures") && err.contains("custom"),
+            "{err}"
+        );
+        let err = parse_template(
+            "t1",
+            "---\nname: t1\nevaluator: vol_sniper\ndescription: d\nstructures: [STRADDLE]\n---\nb\n",
+        )
+        .expect_err("unknown structure");
+        assert!(err.contains("STRADDLE"), "{err}");
     }
 
     #[test]

@@ -35,6 +35,18 @@ use serde_json::json;
 /// Names of the known evaluators.
 pub const EVALUATORS: [&str; 3] = ["vol_sniper", "trend_rider", "range_condor"];
 
+/// The structures evaluator `evaluator` can answer with (besides `NO_TRADE`, which every
+/// template may answer); `None` for an unknown evaluator. A template without a `structures`
+/// front matter key offers these.
+pub fn offered_structures(evaluator: &str) -> Option<Vec<Structure>> {
+    match evaluator {
+        "vol_sniper" => Some(vec![Structure::ShortPutSpread, Structure::ShortCallSpread]),
+        "trend_rider" => Some(vec![Structure::LongCallSpread, Structure::LongPutSpread]),
+        "range_condor" => Some(vec![Structure::IronCondor]),
+        _ => None,
+    }
+}
+
 /// Runs the evaluator named `evaluator` for `instance` over `snapshot` and returns the answer
 /// as JSON text.
 pub fn evaluate(
