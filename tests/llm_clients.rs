@@ -1042,3 +1042,63 @@ async fn openai_switches_to_max_completion_tokens_once_asked() {
         [(Some(256), None), (None, Some(256)), (None, Some(256))]
     );
 }
+
+/// The longest prefix of `key` (4 characters or more) found in `text`: how much of the key
+/// leaked; 0 when none did.
+fn key_chars_leaked(text: &str, key: &str) -> usize {
+    (4..=key.len())
+        .rev()
+        .find(|n| text.contains(&key[..*n]))
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn item8_the_key_is_masked_before_truncation_escaped_and_in_answers() {
+    init_env();
+    let key = OPENAI_KEY;
+    // 1. The key straddles the 300-character cut of the error message.
+    let straddling = format!("{} {key} trailing", "x".repeat(300 - 12));
+    // 2. The key JSON-escaped in a body that is not the usual error shape (kept as raw text).
+    let escaped = key.replace('-', "\\u002d");
+    let body = format!(r#"{{"detail": "unknown key {escaped}"}}"#);
+    // 3. A 200 answer that echoes the key (decoded and escaped) in its text.
+    let echo = format!("{{\"signal\": \"NO_TRADE\", \"note\": \"{key} and {escaped}\"}}");
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("straddle"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(json!({"error": {"message": straddling}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("escaped"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(body))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("echo"))
+        .respond_with(openai_ok(&echo))
+        .mount(&server)
+        .await;
+    let records = Records::default();
+    let client = client("gpt", &openai(&server), &records);
+    let ask = |prompt: &str| LlmRequest {
+        prompt: prompt.to_string(),
+        ..request(false)
+    };
+
+    let err1 = client.complete(ask("straddle")).await.unwrap_err();
+    let err2 = client.complete(ask("escaped")).await.unwrap_err();
+    let ok = client.complete(ask("echo")).await.expect("200 answer");
+    let texts = [err1.to_string(), err2.to_string(), ok.text.clone()];
+    for (text, what) in texts.iter().zip(["straddling", "escaped", "echoed"]) {
+        assert_eq!(key_chars_leaked(text, key), 0, "{what}: {text}");
+        assert!(!text.contains(&escaped), "{what}: {text}");
+        assert!(text.contains("<redacted>"), "{what}: {text}");
+    }
+    assert!(err1.to_string().ends_with('…'), "still truncated: {err1}");
+    let dump = format!("{:?}", records.all());
+    assert_eq!(key_chars_leaked(&dump, key), 0, "{dump}");
+    assert!(!dump.contains(&escaped), "{dump}");
+}

@@ -411,10 +411,81 @@ impl ApiKey {
         Ok(value)
     }
 
-    /// `text` with every occurrence of the key replaced by `<redacted>`.
+    /// `text` with every occurrence of the key replaced by `<redacted>`: the key as is and
+    /// in any JSON-escaped spelling (each character literal or as `\uXXXX`, `/` also as
+    /// `\/`), so an error body or an answer that echoes the key escaped is masked too. Mask
+    /// before truncating: a key cut in half by truncation no longer matches.
     pub(crate) fn redact(&self, text: &str) -> String {
-        text.replace(&self.0, "<redacted>")
+        redact_secret(text, &self.0)
     }
+
+    /// [`ApiKey::redact`] over every string (and object key) of a JSON value.
+    pub(crate) fn redact_value(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.redact(s)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_value(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.redact(k), self.redact_value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// `text` with every spelling of `secret` (see [`ApiKey::redact`]) replaced by `<redacted>`.
+fn redact_secret(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match match_escaped(&text[i..], secret) {
+            Some(len) => {
+                out.push_str("<redacted>");
+                i += len;
+            }
+            None => {
+                let c = text[i..].chars().next().unwrap_or('\0');
+                out.push(c);
+                i += c.len_utf8().max(1);
+            }
+        }
+    }
+    out
+}
+
+/// The byte length of the prefix of `text` that spells `secret`, each character literally or
+/// JSON-escaped; `None` when `text` does not start with it.
+fn match_escaped(text: &str, secret: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut j = 0;
+    for c in secret.chars() {
+        let rest = &text[j..];
+        if rest.starts_with(c) {
+            j += c.len_utf8();
+            continue;
+        }
+        if c == '/' && rest.starts_with("\\/") {
+            j += 2;
+            continue;
+        }
+        let hex = bytes.get(j + 2..j + 6)?;
+        if !rest.starts_with("\\u") || !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let code = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+        if char::from_u32(code) != Some(c) {
+            return None;
+        }
+        j += 6;
+    }
+    Some(j)
 }
 
 impl fmt::Debug for ApiKey {
@@ -464,6 +535,11 @@ mod tests {
         let key = ApiKey("sk-secret-123".into());
         assert_eq!(format!("{key:?}"), "<redacted>");
         assert_eq!(key.redact("bad key sk-secret-123!"), "bad key <redacted>!");
+        assert_eq!(
+            key.redact(r#"{"k":"sk\u002dsecret\u002D123","x":"sk-secret-12"}"#),
+            r#"{"k":"<redacted>","x":"sk-secret-12"}"#
+        );
+        assert_eq!(key.redact("é sk-secret-123"), "é <redacted>");
         assert_eq!(truncate_one_line("a\n b  c", 3), "a b…");
         assert_eq!(truncate_one_line("abc", 3), "abc");
     }

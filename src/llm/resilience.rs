@@ -388,10 +388,7 @@ impl ProviderCore {
     /// A 2xx body that does not parse: [`LlmError::Malformed`].
     pub(crate) fn malformed(&self, status: u16, what: impl fmt::Display) -> AttemptError {
         AttemptError {
-            error: LlmError::Malformed(self.redact(&truncate_one_line(
-                &what.to_string(),
-                MAX_ERROR_MESSAGE_CHARS,
-            ))),
+            error: LlmError::Malformed(self.clean(&what.to_string())),
             http_status: Some(status),
             retry_after: None,
             retry_now: false,
@@ -412,10 +409,18 @@ impl ProviderCore {
             .and_then(|m| m.as_str())
             .map(str::to_string)
             .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-        self.redact(&truncate_one_line(&message, MAX_ERROR_MESSAGE_CHARS))
+        self.clean(&message)
     }
 
-    fn redact(&self, text: &str) -> String {
+    /// Text that leaves the client as an error: the key masked first (in every spelling),
+    /// then cut to [`MAX_ERROR_MESSAGE_CHARS`] on one line. The other order lets a key cut in
+    /// half by the truncation slip past the mask.
+    pub(crate) fn clean(&self, text: &str) -> String {
+        truncate_one_line(&self.redact(text), MAX_ERROR_MESSAGE_CHARS)
+    }
+
+    /// `text` with the API key masked.
+    pub(crate) fn redact(&self, text: &str) -> String {
         match &self.key {
             Some(key) => key.redact(text),
             None => text.to_string(),
@@ -434,7 +439,7 @@ impl ProviderCore {
             message.push_str(&s.to_string());
             source = s.source();
         }
-        LlmError::Transport(self.redact(&truncate_one_line(&message, MAX_ERROR_MESSAGE_CHARS)))
+        LlmError::Transport(self.clean(&message))
     }
 
     /// `retry-after-ms` or `retry-after` (seconds), capped; HTTP-date forms are ignored.
@@ -496,6 +501,7 @@ impl ProviderCore {
 
             match outcome {
                 Ok(ok) => {
+                    let ok = self.redact_answer(ok);
                     permit.settle(true);
                     self.emit(CallRecord {
                         provider: self.provider.clone(),
@@ -585,6 +591,20 @@ impl ProviderCore {
                 }
             }
         }
+    }
+
+    /// A successful answer with the key masked in its text, tool calls and model name, so an
+    /// answer echoing the key never reaches `signals.raw`, `llm_cache` or a snapshot.
+    fn redact_answer(&self, mut ok: AttemptOk) -> AttemptOk {
+        let Some(key) = &self.key else { return ok };
+        ok.text = key.redact(&ok.text);
+        ok.model = ok.model.map(|m| key.redact(&m));
+        for call in &mut ok.tool_calls {
+            call.id = key.redact(&call.id);
+            call.name = key.redact(&call.name);
+            call.arguments = key.redact_value(&call.arguments);
+        }
+        ok
     }
 
     fn emit(&self, record: CallRecord) {
