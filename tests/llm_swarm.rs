@@ -242,18 +242,25 @@ async fn a_spent_budget_makes_agents_abstain_and_stops_calls() {
     let db = db(dir.path());
     let statuses =
         db.texts("SELECT status || ':' || coalesce(reason, '') AS s FROM signals ORDER BY id");
+    // $0.001 is less than one call's worst case (its input bound and 1,024 output tokens at
+    // $3 / $15 per million), so nothing is sent.
     assert_eq!(
         statuses,
         [
-            "ok:",
+            "abstain:BUDGET_EXHAUSTED",
             "abstain:BUDGET_EXHAUSTED",
             "abstain:BUDGET_EXHAUSTED"
         ]
     );
     assert_eq!(
         server.received_requests().await.expect("recorded").len(),
-        1,
-        "no calls once the budget is spent"
+        0,
+        "no call whose worst case does not fit"
+    );
+    let detail = db.texts("SELECT detail AS s FROM signals ORDER BY id LIMIT 1");
+    assert!(
+        detail[0].contains("worst case") && detail[0].contains("budget_usd_per_run"),
+        "{detail:?}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("LLM budget spent"));
 }
@@ -507,14 +514,154 @@ async fn an_llm_commander_calls_skills_as_tools_in_a_bounded_loop() {
         );
     }
 
-    // The swarm's token budget covers the commander: 960 tokens a call, 1500 for the run, so
-    // the first cycle's two calls go out and every later cycle chooses nothing.
-    let (frugal, dir3, out) = tool_day(ToolUser { never_stops: false }, 3, 1500).await;
-    assert_eq!(frugal.received_requests().await.map(|r| r.len()), Some(2));
+    // The swarm's token budget covers the commander, and it is a hard cap: each call's worst
+    // case (input bound + max_tokens) is reserved before it is sent, so what is billed never
+    // passes the budget, and the calls stop once the next worst case does not fit.
+    let budget = 30_000;
+    let (frugal, dir3, out) = tool_day(ToolUser { never_stops: false }, 3, budget).await;
+    let sent = frugal.received_requests().await.map_or(0, |r| r.len());
     let db3 = common::db(dir3.path());
+    let billed =
+        db3.int("SELECT coalesce(sum(input_tokens + output_tokens), 0) AS n FROM llm_calls");
+    assert!(sent >= 2, "the first choice fits: {sent} requests");
+    assert!(billed <= budget as i64, "billed {billed} > budget {budget}");
     assert_eq!(
-        db3.int("SELECT count(DISTINCT cycle_id) AS n FROM orders WHERE intent = 'OPEN'"),
-        1
+        billed,
+        960 * sent as i64,
+        "every request is billed 960 tokens"
     );
+    assert!(db3.int("SELECT count(DISTINCT cycle_id) AS n FROM orders WHERE intent = 'OPEN'") >= 1);
     assert!(String::from_utf8_lossy(&out.stdout).contains("LLM budget spent: no new orders"));
+}
+
+/// A swarm-only day of `agents` vol_sniper instances against `server`, with `budget` lines
+/// replacing the defaults; returns the output and the data dir.
+async fn swarm_day(
+    server: &MockServer,
+    agents: usize,
+    budget: &[(&str, &str)],
+    cycles: u32,
+) -> (std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inst = dir.path().join("instances");
+    std::fs::create_dir_all(&inst).expect("mkdir");
+    for i in 0..agents {
+        instance(&inst, &format!("agent_{i:02}"));
+    }
+    let provider = format!(
+        "[llm.providers.fake]\nkind = \"openai\"\nmodel = \"fake-model\"\nbase_url = \"{}/v1\"\nmax_concurrency = 50\ninput_cost_per_mtok = 3.0\noutput_cost_per_mtok = 15.0\n\n[swarm]\nprovider = \"fake\"",
+        server.uri()
+    );
+    let mut pairs = vec![
+        ("[swarm]\nprovider = \"rules\"", provider.as_str()),
+        ("enabled = true", "enabled = false"),
+        ("max_concurrent = 16", "max_concurrent = 50"),
+    ];
+    pairs.extend_from_slice(budget);
+    let cfg = write_config(dir.path(), &pairs);
+    let text = std::fs::read_to_string(&cfg).expect("read");
+    let repo_instances = repo()
+        .join("swarm_intelligence/active_instances")
+        .display()
+        .to_string();
+    std::fs::write(
+        &cfg,
+        text.replace(&repo_instances, &inst.display().to_string()),
+    )
+    .expect("write");
+    let cycles = cycles.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        alphahive(&["--config", cfg.to_str().expect("utf8"), "--cycles", &cycles])
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, dir)
+}
+
+fn billed(input: u64, output: u64) -> ResponseTemplate {
+    let answer = json!({"target": "NVDA", "signal": "NO_TRADE", "confidence": 0.0, "params": {"legs": []}, "reasoning": "quiet"}).to_string();
+    ResponseTemplate::new(200)
+        .set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "fake-model",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": input, "completion_tokens": output}
+        }))
+        .set_delay(Duration::from_millis(50))
+}
+
+#[tokio::test]
+async fn item7_fifty_concurrent_agents_cannot_bill_past_the_token_budget() {
+    let server = MockServer::start().await;
+    // 4,000 + 800 = 4,800 tokens a call: 50 agents would bill 240,000.
+    Mock::given(method("POST"))
+        .respond_with(billed(4_000, 800))
+        .mount(&server)
+        .await;
+    let (out, dir) = swarm_day(
+        &server,
+        50,
+        &[(
+            "budget_tokens_per_run = 0",
+            "budget_tokens_per_run = 200000",
+        )],
+        1,
+    )
+    .await;
+    let db = db(dir.path());
+    let sent = server.received_requests().await.map_or(0, |r| r.len()) as i64;
+    let billed =
+        db.int("SELECT coalesce(sum(input_tokens + output_tokens), 0) AS n FROM llm_calls");
+    println!("item7: 50 agents, budget 200000 tokens: {sent} calls sent, {billed} tokens billed");
+    assert!(
+        billed <= 200_000,
+        "billed {billed} tokens past the 200,000 budget"
+    );
+    assert_eq!(billed, sent * 4_800);
+    assert!((20..50).contains(&sent), "{sent} calls");
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM signals WHERE reason = 'BUDGET_EXHAUSTED'"),
+        50 - sent
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("LLM budget spent"));
+}
+
+#[tokio::test]
+async fn item7_an_absurd_token_count_spends_the_budget_instead_of_bypassing_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(billed(u64::MAX, 10))
+        .mount(&server)
+        .await;
+    let (_, dir) = swarm_day(
+        &server,
+        1,
+        &[(
+            "budget_tokens_per_day = 0",
+            "budget_tokens_per_day = 1000000",
+        )],
+        3,
+    )
+    .await;
+    let db = db(dir.path());
+    assert_eq!(
+        db.int("SELECT max(input_tokens) AS n FROM llm_calls"),
+        i64::from(i32::MAX),
+        "the count saturates at what a row holds"
+    );
+    assert_eq!(server.received_requests().await.map_or(0, |r| r.len()), 1);
+    let statuses =
+        db.texts("SELECT status || ':' || coalesce(reason, '') AS s FROM signals ORDER BY id");
+    assert_eq!(
+        statuses,
+        [
+            "ok:",
+            "abstain:BUDGET_EXHAUSTED",
+            "abstain:BUDGET_EXHAUSTED"
+        ]
+    );
 }

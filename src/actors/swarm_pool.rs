@@ -7,7 +7,8 @@
 use super::messages::*;
 use super::metrics::ActorStats;
 use super::supervision::{InjectPanic, Ping, Supervised};
-pub use crate::llm::budget::{add_spend, Budget, RunSpend};
+use crate::llm::budget::Budgeted;
+pub use crate::llm::budget::{Budget, RunSpend};
 use crate::llm::client::{request_sha256, CallRecord, LlmClient, LlmRequest};
 use crate::market::MarketSnapshot;
 use crate::store::models::{self, NewLlmCall};
@@ -181,6 +182,9 @@ pub async fn consult_llm(
                     "AGENT_TIMEOUT".to_string(),
                     format!("no answer within {:.1}s", timeout.as_secs_f64()),
                 )),
+                Ok(Err(crate::llm::client::LlmError::BudgetExhausted(why))) => {
+                    Err(("abstain", "BUDGET_EXHAUSTED".to_string(), why))
+                }
                 Ok(Err(e)) => Err(("error", "LLM_ERROR".to_string(), e.to_string())),
                 Ok(Ok(resp)) => {
                     let (provider, model, text) = (
@@ -188,7 +192,10 @@ pub async fn consult_llm(
                         client.model().to_string(),
                         resp.text.clone(),
                     );
-                    let tokens = (resp.input_tokens as i32, resp.output_tokens as i32);
+                    let tokens = (
+                        i32::try_from(resp.input_tokens).unwrap_or(i32::MAX),
+                        i32::try_from(resp.output_tokens).unwrap_or(i32::MAX),
+                    );
                     let sha = sha.clone();
                     // Not awaited: the agent's answer does not wait for the cache write.
                     store.call_detached("cache an LLM answer", move |c| {
@@ -212,6 +219,14 @@ pub async fn consult_llm(
     out
 }
 
+/// An LLM agent to ask: where its outcome goes in the cycle's list, and what to ask.
+struct LlmJob {
+    slot: usize,
+    prompt: RenderedPrompt,
+    instance: Arc<Instance>,
+    template: Arc<Template>,
+}
+
 fn call_row(r: CallRecord, cycle_id: i32, by_sha: &HashMap<String, String>) -> NewLlmCall {
     let instance = by_sha.get(&r.request_sha256).cloned();
     NewLlmCall::from_record(r, cycle_id, instance)
@@ -233,8 +248,9 @@ impl Handler<ConsultSwarm> for SwarmPool {
     fn handle(&mut self, m: ConsultSwarm, _: &mut Context<Self>) -> Self::Result {
         let setup = self.setup.clone();
         let mut jobs: Vec<BoxFuture<'static, AgentOutcome>> = Vec::new();
-        // For LLM agents: who they are, so a spent budget turns them into abstentions.
-        let mut llm_agents: Vec<(usize, String, String)> = Vec::new();
+        // LLM agents, asked once the cycle's budget allowance is open (or turned into
+        // abstentions when no call may be made).
+        let mut llm_agents: Vec<LlmJob> = Vec::new();
         let mut by_sha: HashMap<String, String> = HashMap::new();
         let mut views: HashMap<(Vec<String>, DteWindow), serde_json::Value> = HashMap::new();
         for instance in setup.instances.iter().filter(|i| i.enabled) {
@@ -275,21 +291,19 @@ impl Handler<ConsultSwarm> for SwarmPool {
                                 &prompt.text,
                             );
                             by_sha.insert(sha, instance.id.clone());
-                            llm_agents.push((
-                                jobs.len(),
-                                instance.id.clone(),
-                                template.name.clone(),
-                            ));
+                            llm_agents.push(LlmJob {
+                                slot: jobs.len(),
+                                prompt,
+                                instance: Arc::new(instance.clone()),
+                                template: Arc::new(template.clone()),
+                            });
+                            // Replaced below, before anything is polled.
                             jobs.push(
-                                consult_llm(
-                                    Arc::clone(client),
-                                    setup.store.clone(),
-                                    prompt,
-                                    Arc::new(instance.clone()),
-                                    Arc::new(template.clone()),
-                                    Arc::clone(&m.snapshot),
-                                    setup.agent_timeout,
-                                )
+                                futures::future::ready(outcome(
+                                    instance,
+                                    &template.name,
+                                    &setup.provider_name,
+                                ))
                                 .boxed(),
                             );
                         }
@@ -300,53 +314,65 @@ impl Handler<ConsultSwarm> for SwarmPool {
         let cycle_id = m.cycle_id;
         let day = m.snapshot.date();
         let held = m.held.clone();
+        let snapshot = Arc::clone(&m.snapshot);
         Box::pin(async move {
-            if !llm_agents.is_empty() {
-                let skip = match held {
+            if let (false, Answerer::Llm { client, .. }) = (llm_agents.is_empty(), &setup.answerer)
+            {
+                let allowance = match held {
                     Some(why) => {
                         tracing::info!(target: "alphahive::swarm", %why, agents = llm_agents.len(), "no entries can open: LLM agents are not asked this cycle");
-                        Some(("ENTRIES_HELD", why))
+                        Err(("ENTRIES_HELD", why))
                     }
-                    None => {
-                        let spent = setup
-                            .budget
-                            .check(&setup.store, &setup.spent_run, day)
-                            .await;
-                        if let Some(why) = &spent {
-                            tracing::warn!(target: "alphahive::swarm", %why, agents = llm_agents.len(), "LLM budget spent: agents abstain this cycle");
-                        }
-                        spent.map(|why| ("BUDGET_EXHAUSTED", why))
-                    }
+                    None => setup
+                        .budget
+                        .open(&setup.store, &setup.spent_run, day)
+                        .await
+                        .map_err(|why| ("BUDGET_EXHAUSTED", why)),
                 };
-                if let Some((code, why)) = skip {
-                    for (idx, id, template) in &llm_agents {
-                        let o = AgentOutcome {
-                            instance_id: id.clone(),
-                            template: template.clone(),
-                            provider: setup.provider_name.clone(),
-                            status: "abstain".into(),
-                            signal: None,
-                            reason: Some(code.into()),
-                            detail: Some(why.clone()),
-                            raw: None,
-                            prompt_sha256: None,
-                            latency_ms: 0.0,
-                        };
-                        jobs[*idx] = futures::future::ready(o).boxed();
-                    }
+                for job in llm_agents {
+                    jobs[job.slot] = match &allowance {
+                        Err((code, why)) => {
+                            let mut o =
+                                outcome(&job.instance, &job.template.name, &setup.provider_name);
+                            o.status = "abstain".into();
+                            o.reason = Some((*code).into());
+                            o.detail = Some(why.clone());
+                            futures::future::ready(o).boxed()
+                        }
+                        Ok(allowance) => consult_llm(
+                            Budgeted::wrap(Arc::clone(client), Arc::clone(allowance)),
+                            setup.store.clone(),
+                            job.prompt,
+                            job.instance,
+                            job.template,
+                            Arc::clone(&snapshot),
+                            setup.agent_timeout,
+                        )
+                        .boxed(),
+                    };
                 }
             }
             let outcomes: Vec<AgentOutcome> = futures::stream::iter(jobs)
                 .buffered(setup.max_concurrent.max(1))
                 .collect()
                 .await;
+            let refused = outcomes
+                .iter()
+                .filter(|o| o.reason.as_deref() == Some("BUDGET_EXHAUSTED"))
+                .count();
+            if let Some(why) = outcomes
+                .iter()
+                .find(|o| o.reason.as_deref() == Some("BUDGET_EXHAUSTED"))
+                .and_then(|o| o.detail.as_deref())
+            {
+                tracing::warn!(target: "alphahive::swarm", %why, agents = refused, "LLM budget spent: agents abstain this cycle");
+            }
             let calls = match &setup.answerer {
                 Answerer::Llm { records, .. } => {
                     let drained: Vec<CallRecord> = records
                         .lock()
                         .map(|mut v| std::mem::take(&mut *v))
                         .unwrap_or_default();
-                    add_spend(&setup.spent_run, &drained);
                     drained
                         .into_iter()
                         .map(|r| call_row(r, cycle_id, &by_sha))

@@ -158,6 +158,10 @@ impl LlmClient for AnthropicClient {
     fn model(&self) -> &str {
         &self.core.model
     }
+
+    fn prices(&self) -> super::client::TokenPrices {
+        self.core.prices()
+    }
 }
 
 /// The `messages` array: the prompt, then each later turn in the Messages API's block form.

@@ -49,7 +49,26 @@ pub struct LlmRequest {
     pub forbid_tool_calls: bool,
 }
 
+/// Tokens a request's input is assumed to cost on top of its text (role markers, message
+/// framing, the tool-use preamble).
+const INPUT_OVERHEAD_TOKENS: u64 = 256;
+
+/// Framing tokens assumed per message.
+const TOKENS_PER_MESSAGE: u64 = 16;
+
 impl LlmRequest {
+    /// A conservative upper bound on the request's input tokens: one token per UTF-8 byte
+    /// of the system prompt, prompt, tool definitions and later turns (no tokenizer in use
+    /// has tokens shorter than a byte), plus framing. Used to reserve a call's worst case.
+    pub fn input_token_bound(&self) -> u64 {
+        let tools = serde_json::to_string(&self.tools).map_or(0, |t| t.len());
+        let bytes = self.system.len() + self.hashed_prompt().len() + tools;
+        let messages = 2 + self.turns.len() as u64;
+        (bytes as u64)
+            .saturating_add(messages.saturating_mul(TOKENS_PER_MESSAGE))
+            .saturating_add(INPUT_OVERHEAD_TOKENS)
+    }
+
     /// The text hashed with provider, model and system into [`request_sha256`]: the prompt
     /// alone for a single-turn request; with tools or later turns, the prompt followed by the
     /// tool names and the turns as JSON, so every round of a tool loop has its own hash.
@@ -181,6 +200,9 @@ pub enum LlmError {
     /// The provider configuration cannot be used by a network client.
     #[error("invalid provider config: {0}")]
     Config(String),
+    /// The call's worst case does not fit the LLM budget; nothing was sent.
+    #[error("LLM budget exhausted: {0}")]
+    BudgetExhausted(String),
 }
 
 impl LlmError {
@@ -205,7 +227,7 @@ impl LlmError {
             LlmError::Server(_) => CallStatus::ServerError,
             LlmError::Client(..) => CallStatus::ClientError,
             LlmError::Malformed(_) => CallStatus::Malformed,
-            LlmError::BreakerOpen => CallStatus::BreakerOpen,
+            LlmError::BreakerOpen | LlmError::BudgetExhausted(_) => CallStatus::BreakerOpen,
             LlmError::Transport(_) | LlmError::MissingKey(_) | LlmError::Config(_) => {
                 CallStatus::Transport
             }
@@ -304,6 +326,12 @@ pub trait LlmClient: Send + Sync + fmt::Debug {
 
     /// The configured model.
     fn model(&self) -> &str;
+
+    /// The provider's token prices, for reserving a call's worst case against the budget
+    /// (zero unless the client knows them).
+    fn prices(&self) -> TokenPrices {
+        TokenPrices::default()
+    }
 }
 
 /// Builds the network client for provider `name` with the default [`ResiliencePolicy`].

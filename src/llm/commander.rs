@@ -7,7 +7,7 @@
 //! last request that forbids tool calls, all inside the choice's time limit. A tool result
 //! only informs the choice; nothing it returns reaches an order.
 
-use super::budget::{add_spend, Budget, RunSpend};
+use super::budget::{Budget, Budgeted, RunSpend};
 use super::client::{
     request_sha256, CallRecord, LlmClient, LlmError, LlmRequest, ToolCall, ToolResult, ToolSpec,
     Turn,
@@ -221,6 +221,12 @@ pub fn apply_choice(decisions: Vec<Decision>, choice: &Choice) -> Vec<Decision> 
         .collect()
 }
 
+/// No choice: the budget leaves no room for the call (logged once).
+fn budget_spent(why: String) -> Choice {
+    tracing::warn!(target: "alphahive::commander", %why, "LLM budget spent: no new orders this cycle");
+    Choice::rejected(format!("BUDGET_EXHAUSTED: {why}"))
+}
+
 /// Asks the LLM to choose among the ENTRY decisions; returns the choice and the call rows.
 /// With the LLM budget spent (as of market day `day`) no call is made and nothing is chosen.
 pub async fn choose(
@@ -255,17 +261,22 @@ pub async fn choose(
             .ok()
             .flatten()
     };
-    let spent = match cached {
-        Some(_) => None,
-        None => ch.budget.check(&ch.store, &ch.spent_run, day).await,
+    let allowance = match &cached {
+        Some(_) => Ok(None),
+        None => ch
+            .budget
+            .open(&ch.store, &ch.spent_run, day)
+            .await
+            .map(Some),
     };
-    let choice = match (cached, spent) {
+    let choice = match (cached, allowance) {
         (Some((text, _, _)), _) => parse_choice(&text, &allowed),
-        (None, Some(why)) => {
-            tracing::warn!(target: "alphahive::commander", %why, "LLM budget spent: no new orders this cycle");
-            Choice::rejected(format!("BUDGET_EXHAUSTED: {why}"))
-        }
-        (None, None) => {
+        (None, Err(why)) => budget_spent(why),
+        (None, Ok(allowance)) => {
+            let Some(allowance) = allowance else {
+                return (Choice::rejected("no allowance".into()), vec![]);
+            };
+            let client = Budgeted::wrap(Arc::clone(&ch.client), allowance);
             let req = LlmRequest {
                 system: ch.system.clone(),
                 prompt,
@@ -280,13 +291,17 @@ pub async fn choose(
             };
             let answer = tokio::time::timeout(
                 ch.timeout,
-                converse(ch.client.as_ref(), req, ch.max_tool_rounds),
+                converse(client.as_ref(), req, ch.max_tool_rounds),
             )
             .await;
             match answer {
                 Err(_) => {
                     Choice::rejected(format!("no answer within {:.1}s", ch.timeout.as_secs_f64()))
                 }
+                Ok((Err(LlmError::BudgetExhausted(why)), tool_calls)) => Choice {
+                    tool_calls,
+                    ..budget_spent(why)
+                },
                 Ok((Err(e), tool_calls)) => Choice {
                     tool_calls,
                     ..Choice::rejected(e.to_string())
@@ -297,7 +312,10 @@ pub async fn choose(
                         ch.client.model().to_string(),
                         resp.text.clone(),
                     );
-                    let tokens = (resp.input_tokens as i32, resp.output_tokens as i32);
+                    let tokens = (
+                        i32::try_from(resp.input_tokens).unwrap_or(i32::MAX),
+                        i32::try_from(resp.output_tokens).unwrap_or(i32::MAX),
+                    );
                     let _ = ch
                         .store
                         .call(move |c| models::cache_answer(c, &sha, &p, &m, &t, tokens))
@@ -315,7 +333,6 @@ pub async fn choose(
         .lock()
         .map(|mut v| std::mem::take(&mut *v))
         .unwrap_or_default();
-    add_spend(&ch.spent_run, &drained);
     let rows = drained
         .into_iter()
         .map(|r| NewLlmCall::from_record(r, cycle_id, Some("commander".into())))

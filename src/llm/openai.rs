@@ -197,6 +197,10 @@ impl LlmClient for OpenAiClient {
     fn model(&self) -> &str {
         &self.core.model
     }
+
+    fn prices(&self) -> super::client::TokenPrices {
+        self.core.prices()
+    }
 }
 
 /// The parts of a chat completion response that are used.

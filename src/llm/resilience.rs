@@ -254,6 +254,9 @@ impl AttemptError {
 /// Immediate, budget-free retries a call may make after adapting its request.
 const MAX_COMPAT_RETRIES: u32 = 2;
 
+/// Largest token count taken from a server's usage report (what an `llm_calls` row holds).
+pub const MAX_REPORTED_TOKENS: u64 = i32::MAX as u64;
+
 /// Longest provider error message kept in [`LlmError::Client`].
 const MAX_ERROR_MESSAGE_CHARS: usize = 300;
 
@@ -501,7 +504,7 @@ impl ProviderCore {
 
             match outcome {
                 Ok(ok) => {
-                    let ok = self.redact_answer(ok);
+                    let ok = self.validate_usage(self.redact_answer(ok));
                     permit.settle(true);
                     self.emit(CallRecord {
                         provider: self.provider.clone(),
@@ -591,6 +594,27 @@ impl ProviderCore {
                 }
             }
         }
+    }
+
+    /// Token counts clamped to [`MAX_REPORTED_TOKENS`]: a server reporting an absurd count
+    /// (e.g. `2^64 − 1`) is charged the most a record can hold, which spends any budget, rather
+    /// than overflowing into a small or negative figure.
+    fn validate_usage(&self, mut ok: AttemptOk) -> AttemptOk {
+        for (name, count) in [
+            ("input_tokens", &mut ok.input_tokens),
+            ("output_tokens", &mut ok.output_tokens),
+        ] {
+            if *count > MAX_REPORTED_TOKENS {
+                tracing::warn!(provider = %self.provider, field = name, reported = *count, clamped = MAX_REPORTED_TOKENS, "implausible token count reported; clamped");
+                *count = MAX_REPORTED_TOKENS;
+            }
+        }
+        ok
+    }
+
+    /// The configured token prices.
+    pub(crate) fn prices(&self) -> TokenPrices {
+        self.prices
     }
 
     /// A successful answer with the key masked in its text, tool calls and model name, so an

@@ -219,7 +219,8 @@ fn parse_fields(obj: &Map<String, Value>, pool: &[String]) -> Result<Answer, Rej
         Some(Value::String(s)) if s.trim().is_empty() && is_no_trade(obj) => String::new(),
         _ => required_str(obj, "target")?.trim().to_string(),
     };
-    if !(target.is_empty() && is_no_trade(obj)) && !pool.contains(&target) {
+    let untargeted_no_trade = target.is_empty() && is_no_trade(obj);
+    if !untargeted_no_trade && !pool.contains(&target) {
         return Err(reject(
             reason::TARGET_NOT_IN_POOL,
             format!("target {target:?} is not in the pool [{}]", pool.join(", ")),
