@@ -168,6 +168,11 @@ pub async fn start_with(
         }
     };
     let store = Store::open(&config.runtime.data_dir)?;
+    match crate::store::snapshots::remove_stale_temp_files(&config.runtime.data_dir) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "deleted stale snapshot temp files"),
+        Err(e) => tracing::warn!(error = %e, "cannot clean stale snapshot temp files"),
+    }
     let spent_run = crate::llm::budget::RunSpend::default();
     let chooser =
         commander_client.map(

@@ -47,6 +47,7 @@ fn provider(kind: ProviderKind, base_url: String, key_env: Option<&str>) -> Prov
         max_retries: 2,
         input_cost_per_mtok: 3.0,
         output_cost_per_mtok: 15.0,
+        max_response_bytes: 1 << 20,
     }
 }
 
@@ -1101,4 +1102,46 @@ async fn item8_the_key_is_masked_before_truncation_escaped_and_in_answers() {
     let dump = format!("{:?}", records.all());
     assert_eq!(key_chars_leaked(&dump, key), 0, "{dump}");
     assert!(!dump.contains(&escaped), "{dump}");
+}
+
+#[tokio::test]
+async fn item9_a_response_body_over_max_response_bytes_is_refused_unread() {
+    init_env();
+    let server = MockServer::start().await;
+    let huge = "x".repeat(5 * 1024 * 1024);
+    Mock::given(method("POST"))
+        .and(body_string_contains("huge"))
+        .respond_with(openai_ok(&huge))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("small"))
+        .respond_with(openai_ok("{\"ok\": true}"))
+        .mount(&server)
+        .await;
+    let records = Records::default();
+    let client = client("gpt", &openai(&server), &records);
+    let ask = |prompt: &str| LlmRequest {
+        prompt: prompt.to_string(),
+        ..request(false)
+    };
+    let err = client.complete(ask("huge")).await.unwrap_err();
+    match &err {
+        LlmError::Malformed(m) => assert!(m.contains("max_response_bytes = 1048576"), "{m}"),
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+    assert_eq!(received(&server).await.len(), 1, "not retried");
+    assert_eq!(
+        client.complete(ask("small")).await.expect("small").text,
+        "{\"ok\": true}"
+    );
+
+    // A smaller configured cap applies the same way.
+    let mut cfg = openai(&server);
+    cfg.max_response_bytes = 100;
+    let tight = self::client("gpt", &cfg, &records);
+    assert!(matches!(
+        tight.complete(ask("small")).await,
+        Err(LlmError::Malformed(_))
+    ));
 }

@@ -62,6 +62,7 @@ fn provider(uri: &str, concurrency: u32) -> ProviderConfig {
         max_retries: 0,
         input_cost_per_mtok: 0.0,
         output_cost_per_mtok: 0.0,
+        max_response_bytes: 1 << 20,
     }
 }
 

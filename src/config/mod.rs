@@ -242,6 +242,17 @@ pub struct ProviderConfig {
     /// Dollars per million output tokens (for cost accounting).
     #[serde(default)]
     pub output_cost_per_mtok: f64,
+    /// Largest HTTP response body read from the provider, in bytes (default 1 MiB); a longer
+    /// answer is refused as malformed and no more of it is read.
+    #[serde(default = "default_max_response_bytes")]
+    pub max_response_bytes: u64,
+}
+
+/// Default `max_response_bytes`: 1 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1 << 20;
+
+fn default_max_response_bytes() -> u64 {
+    DEFAULT_MAX_RESPONSE_BYTES
 }
 
 fn default_provider_timeout_s() -> f64 {
@@ -267,6 +278,7 @@ impl ProviderConfig {
             max_retries: default_provider_max_retries(),
             input_cost_per_mtok: 0.0,
             output_cost_per_mtok: 0.0,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 

@@ -180,6 +180,7 @@ impl Config {
             let key = |field: &str| format!("llm.providers.{name}.{field}");
             c.positive(&key("timeout_s"), p.timeout_s);
             c.at_least_one(&key("max_concurrency"), u64::from(p.max_concurrency));
+            c.at_least_one(&key("max_response_bytes"), p.max_response_bytes);
             c.non_negative(&key("input_cost_per_mtok"), p.input_cost_per_mtok);
             c.non_negative(&key("output_cost_per_mtok"), p.output_cost_per_mtok);
             if let Some(var) = &p.api_key_env {

@@ -281,6 +281,7 @@ pub(crate) struct ProviderCore {
     policy: ResiliencePolicy,
     prices: TokenPrices,
     sink: Option<CallSink>,
+    max_response_bytes: u64,
 }
 
 impl fmt::Debug for ProviderCore {
@@ -341,6 +342,7 @@ impl ProviderCore {
             policy,
             prices: TokenPrices::from_config(cfg),
             sink,
+            max_response_bytes: cfg.max_response_bytes.max(1),
         })
     }
 
@@ -356,17 +358,39 @@ impl ProviderCore {
             .map_err(|e| AttemptError::transport(self.map_reqwest(e)))?;
         let status = response.status().as_u16();
         let retry_after = self.retry_after(response.headers());
-        let body = response.bytes().await.map_err(|e| AttemptError {
-            error: self.map_reqwest(e),
-            http_status: Some(status),
-            retry_after: None,
-            retry_now: false,
-        })?;
+        let cap = self.max_response_bytes;
+        if response.content_length().is_some_and(|n| n > cap) {
+            return Err(self.too_large(status, cap));
+        }
+        let mut response = response;
+        let mut body: Vec<u8> = Vec::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|e| AttemptError {
+                error: self.map_reqwest(e),
+                http_status: Some(status),
+                retry_after: None,
+                retry_now: false,
+            })?;
+            let Some(chunk) = chunk else { break };
+            if (body.len() + chunk.len()) as u64 > cap {
+                // Stop reading: the rest of the body is never buffered.
+                return Err(self.too_large(status, cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(RawResponse {
             status,
             retry_after,
-            body: body.to_vec(),
+            body,
         })
+    }
+
+    /// A body over `max_response_bytes`: malformed (not retried), nothing of it kept.
+    fn too_large(&self, status: u16, cap: u64) -> AttemptError {
+        self.malformed(
+            status,
+            format!("response body exceeds max_response_bytes = {cap}"),
+        )
     }
 
     /// Turns a non-2xx response into its [`AttemptError`]; 2xx passes.

@@ -42,6 +42,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Deletes the temp files (`.<cycle>.json.tmp`) a crash mid-write left under
+/// `<data_dir>/snapshots/<date>/`; returns how many. Run at start, before any snapshot is
+/// written, so no live write is touched.
+pub fn remove_stale_temp_files(data_dir: &Path) -> Result<usize, StoreError> {
+    let root = data_dir.join("snapshots");
+    if !root.is_dir() {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    for day in fs::read_dir(&root)? {
+        let day = day?.path();
+        if !day.is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(&day)? {
+            let path = entry?.path();
+            let stale = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"));
+            if stale && path.is_file() {
+                fs::remove_file(&path)?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 /// Reads a snapshot and checks it against its recorded sha256.
 pub fn read_verified(path: &Path, sha256: &str) -> Result<Vec<u8>, StoreError> {
     let bytes = fs::read(path)?;
@@ -72,5 +101,23 @@ mod tests {
             read_verified(&path, &sha),
             Err(StoreError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn item9_stale_temp_snapshots_are_deleted_at_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+        let path = snapshot_path(dir.path(), date, 7);
+        write_atomic(&path, b"{}").expect("write");
+        let day = path.parent().expect("day dir");
+        fs::write(day.join(".8.json.tmp"), vec![b'x'; 4096]).expect("stale");
+        fs::write(day.join(".9.json.tmp"), b"partial").expect("stale");
+        assert_eq!(remove_stale_temp_files(dir.path()).expect("clean"), 2);
+        let left: Vec<_> = fs::read_dir(day)
+            .expect("read")
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        assert_eq!(left, [std::ffi::OsString::from("7.json")]);
+        assert_eq!(remove_stale_temp_files(dir.path()).expect("again"), 0);
     }
 }
