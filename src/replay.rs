@@ -121,7 +121,17 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
                 prompt_sha256: None,
                 latency_ms: 0.0,
             };
-            if let (Some(raw), Some(inst)) = (raw, instances.iter().find(|i| i.id == instance_id)) {
+            // The snapshot keeps the whole answer; `signals.raw` may be cut (64 KiB).
+            let whole = snap["agents"].as_array().and_then(|agents| {
+                agents
+                    .iter()
+                    .find(|a| a["instance_id"] == instance_id.as_str())
+                    .and_then(|a| a["raw"].as_str().map(str::to_string))
+            });
+            if let (Some(raw), Some(inst)) = (
+                whole.or(raw),
+                instances.iter().find(|i| i.id == instance_id),
+            ) {
                 let judged = match templates.get(&template) {
                     Some(t) => crate::swarm::offer::judge_answer(&raw, inst, t, &market),
                     None => crate::swarm::signal::parse_answer(&raw, inst, &template, &market),

@@ -665,3 +665,58 @@ async fn item7_an_absurd_token_count_spends_the_budget_instead_of_bypassing_it()
         ]
     );
 }
+
+#[tokio::test]
+async fn item9_big_answers_are_capped_in_the_store_and_refused_over_the_body_cap() {
+    // 900 KB of reasoning: under the 1 MiB body cap, over the 64 KiB stored-text cap.
+    let server = MockServer::start().await;
+    let big = json!({"target": "NVDA", "signal": "NO_TRADE", "confidence": 0.0,
+        "params": {"legs": []}, "reasoning": "z".repeat(900_000)})
+    .to_string();
+    Mock::given(method("POST"))
+        .respond_with(completion(&big))
+        .mount(&server)
+        .await;
+    let (_, dir) = swarm_day(&server, 1, &[], 1).await;
+    let db = db(dir.path());
+    assert_eq!(db.texts("SELECT status AS s FROM signals"), ["ok"]);
+    let stored = db.int("SELECT length(raw) AS n FROM signals");
+    assert!(stored < 64 * 1024 + 200, "signals.raw is {stored} bytes");
+    assert_eq!(
+        db.int("SELECT count(*) AS n FROM llm_cache"),
+        0,
+        "not cached"
+    );
+    let path = db
+        .texts("SELECT snapshot_path AS s FROM cycles")
+        .pop()
+        .expect("snapshot");
+    let snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    assert_eq!(
+        snap["agents"][0]["raw"].as_str().map(str::len),
+        Some(big.len())
+    );
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!("item9: 900 KB answer -> signals.raw {stored} bytes, snapshot {size} bytes");
+
+    // 5 MB: over the body cap, refused without being buffered; nothing of it is stored.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(completion(&"y".repeat(5 * 1024 * 1024)))
+        .mount(&server)
+        .await;
+    let (_, dir) = swarm_day(&server, 1, &[], 1).await;
+    let db = common::db(dir.path());
+    assert_eq!(
+        db.texts("SELECT status || ':' || coalesce(reason, '') AS s FROM signals"),
+        ["error:LLM_ERROR"]
+    );
+    let path = db
+        .texts("SELECT snapshot_path AS s FROM cycles")
+        .pop()
+        .expect("snapshot");
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!("item9: 5 MB answer -> snapshot {size} bytes");
+    assert!(size < 1024 * 1024, "snapshot {size} bytes");
+}

@@ -109,7 +109,7 @@ fn signal_row(cycle_id: i32, o: &AgentOutcome) -> NewSignal {
         confidence: o.signal.as_ref().map(|s| s.confidence),
         reason: o.reason.clone(),
         detail: o.detail.clone(),
-        raw: o.raw.clone(),
+        raw: o.raw.as_deref().map(crate::store::models::stored_raw),
         signal_json: o
             .signal
             .as_ref()

@@ -197,10 +197,14 @@ pub async fn consult_llm(
                         i32::try_from(resp.output_tokens).unwrap_or(i32::MAX),
                     );
                     let sha = sha.clone();
-                    // Not awaited: the agent's answer does not wait for the cache write.
-                    store.call_detached("cache an LLM answer", move |c| {
-                        models::cache_answer(c, &sha, &provider, &model, &text, tokens)
-                    });
+                    // Not awaited: the agent's answer does not wait for the cache write. An
+                    // answer over the stored-text cap is not cached (a cut copy would replay
+                    // differently).
+                    if text.len() <= models::MAX_STORED_RAW_BYTES {
+                        store.call_detached("cache an LLM answer", move |c| {
+                            models::cache_answer(c, &sha, &provider, &model, &text, tokens)
+                        });
+                    }
                     Ok(resp.text)
                 }
             }

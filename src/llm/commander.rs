@@ -316,10 +316,12 @@ pub async fn choose(
                         i32::try_from(resp.input_tokens).unwrap_or(i32::MAX),
                         i32::try_from(resp.output_tokens).unwrap_or(i32::MAX),
                     );
-                    let _ = ch
-                        .store
-                        .call(move |c| models::cache_answer(c, &sha, &p, &m, &t, tokens))
-                        .await;
+                    if t.len() <= models::MAX_STORED_RAW_BYTES {
+                        let _ = ch
+                            .store
+                            .call(move |c| models::cache_answer(c, &sha, &p, &m, &t, tokens))
+                            .await;
+                    }
                     Choice {
                         tool_calls,
                         ..parse_choice(&resp.text, &allowed)

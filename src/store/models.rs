@@ -527,3 +527,45 @@ pub fn cache_answer(
         .execute(conn)?;
     Ok(())
 }
+
+/// Longest answer text kept in `signals.raw` and `llm_cache` (64 KiB); the cycle's snapshot
+/// keeps the whole answer (up to the provider's `max_response_bytes`).
+pub const MAX_STORED_RAW_BYTES: usize = 64 * 1024;
+
+/// `raw` as stored in `signals.raw`: unchanged up to [`MAX_STORED_RAW_BYTES`], else its
+/// first bytes (cut on a character boundary) and a marker with the whole text's length and
+/// sha256, so the row stays small and still identifies the answer.
+pub fn stored_raw(raw: &str) -> String {
+    if raw.len() <= MAX_STORED_RAW_BYTES {
+        return raw.to_string();
+    }
+    let mut cut = MAX_STORED_RAW_BYTES;
+    while !raw.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n[truncated: {} bytes in all, sha256 {}]",
+        &raw[..cut],
+        raw.len(),
+        super::snapshots::sha256_hex(raw.as_bytes())
+    )
+}
+
+#[cfg(test)]
+mod raw_tests {
+    use super::*;
+
+    #[test]
+    fn item9_stored_raw_text_is_capped_with_the_whole_sha256() {
+        assert_eq!(stored_raw("{\"a\":1}"), "{\"a\":1}");
+        let big = "é".repeat(3 * 1024 * 1024); // 6 MiB
+        let kept = stored_raw(&big);
+        assert!(kept.len() < MAX_STORED_RAW_BYTES + 200, "{}", kept.len());
+        assert!(kept.starts_with("éé"));
+        assert!(kept.ends_with(&format!(
+            "[truncated: {} bytes in all, sha256 {}]",
+            big.len(),
+            crate::store::snapshots::sha256_hex(big.as_bytes())
+        )));
+    }
+}
