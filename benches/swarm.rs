@@ -76,6 +76,7 @@ fn bench_swarm(c: &mut Criterion) {
                         max_retries: 0,
                         input_cost_per_mtok: 0.0,
                         output_cost_per_mtok: 0.0,
+                        max_response_bytes: 1 << 20,
                     };
                     let base = alphahive::swarm::instance::load_instances(&repo().join("swarm_intelligence/active_instances")).expect("instances");
                     let template = base.iter().find(|i| i.id == "tech_aggressive").expect("tech_aggressive").clone();
