@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod actors;
+pub mod bounded_set;
 pub mod broker;
 pub mod cli;
 pub mod clock;

@@ -173,6 +173,19 @@ pub async fn start_with(
         Ok(n) => tracing::info!(removed = n, "deleted stale snapshot temp files"),
         Err(e) => tracing::warn!(error = %e, "cannot clean stale snapshot temp files"),
     }
+    let pruned = store
+        .call(|c| {
+            crate::store::models::prune_llm_cache(
+                c,
+                crate::store::models::now(),
+                crate::store::models::LLM_CACHE_MAX_AGE_DAYS,
+                crate::store::models::LLM_CACHE_MAX_ROWS,
+            )
+        })
+        .await;
+    if let Err(e) = pruned {
+        tracing::warn!(error = %e, "cannot prune the LLM answer cache");
+    }
     let spent_run = crate::llm::budget::RunSpend::default();
     let chooser =
         commander_client.map(

@@ -8,7 +8,7 @@ use crate::market::MarketSnapshot;
 use crate::orders::OrderRequest;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rust_decimal::prelude::*;
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// Limits in exact decimals, built from `[risk]` and the market's symbols.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,8 +84,9 @@ pub struct RiskState {
     pub loss_streak: u32,
     /// Market times of recent approvals (rate limit).
     pub recent: VecDeque<NaiveDateTime>,
-    /// Client order ids decided in this process.
-    pub seen_ids: HashSet<String>,
+    /// Client order ids decided in this process (the latest
+    /// [`crate::bounded_set::SEEN_IDS_CAPACITY`]; older ones are caught by the store's check).
+    pub seen_ids: crate::bounded_set::BoundedSet<String>,
 }
 
 impl Default for RiskState {
@@ -97,7 +98,7 @@ impl Default for RiskState {
             trades_today: 0,
             loss_streak: 0,
             recent: VecDeque::new(),
-            seen_ids: HashSet::new(),
+            seen_ids: Default::default(),
         }
     }
 }

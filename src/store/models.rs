@@ -528,6 +528,36 @@ pub fn cache_answer(
     Ok(())
 }
 
+/// `llm_cache` rows older than this many days are pruned at start.
+pub const LLM_CACHE_MAX_AGE_DAYS: i64 = 30;
+
+/// Most `llm_cache` rows kept at start (the newest).
+pub const LLM_CACHE_MAX_ROWS: i64 = 10_000;
+
+/// Prunes `llm_cache`: rows created before `now - max_age_days`, then all but the newest
+/// `max_rows`. Returns the rows deleted.
+pub fn prune_llm_cache(
+    conn: &mut SqliteConnection,
+    now: NaiveDateTime,
+    max_age_days: i64,
+    max_rows: i64,
+) -> Result<usize, StoreError> {
+    let cutoff = now - chrono::Duration::days(max_age_days);
+    let old =
+        diesel::delete(llm_cache::table.filter(llm_cache::created_at.lt(cutoff))).execute(conn)?;
+    let keep: Vec<String> = llm_cache::table
+        .order((
+            llm_cache::created_at.desc(),
+            llm_cache::request_sha256.desc(),
+        ))
+        .limit(max_rows.max(0))
+        .select(llm_cache::request_sha256)
+        .load(conn)?;
+    let extra = diesel::delete(llm_cache::table.filter(llm_cache::request_sha256.ne_all(keep)))
+        .execute(conn)?;
+    Ok(old + extra)
+}
+
 /// Longest answer text kept in `signals.raw` and `llm_cache` (64 KiB); the cycle's snapshot
 /// keeps the whole answer (up to the provider's `max_response_bytes`).
 pub const MAX_STORED_RAW_BYTES: usize = 64 * 1024;
@@ -554,6 +584,43 @@ pub fn stored_raw(raw: &str) -> String {
 #[cfg(test)]
 mod raw_tests {
     use super::*;
+
+    #[test]
+    fn item9_the_llm_cache_is_pruned_by_age_and_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::Store::open(dir.path()).expect("store");
+        let n = store
+            .call_blocking(|c| {
+                let t0 = now();
+                for i in 0..6i64 {
+                    diesel::insert_into(llm_cache::table)
+                        .values((
+                            llm_cache::request_sha256.eq(format!("sha{i}")),
+                            llm_cache::provider.eq("p"),
+                            llm_cache::model.eq("m"),
+                            llm_cache::response_text.eq("{}"),
+                            llm_cache::input_tokens.eq(1),
+                            llm_cache::output_tokens.eq(1),
+                            // sha0 is 40 days old, the others 0..=4 minutes.
+                            llm_cache::created_at.eq(if i == 0 {
+                                t0 - chrono::Duration::days(40)
+                            } else {
+                                t0 - chrono::Duration::minutes(i)
+                            }),
+                        ))
+                        .execute(c)?;
+                }
+                let n = prune_llm_cache(c, t0, 30, 3)?;
+                let left: Vec<String> = llm_cache::table
+                    .order(llm_cache::request_sha256.asc())
+                    .select(llm_cache::request_sha256)
+                    .load(c)?;
+                assert_eq!(left, ["sha1", "sha2", "sha3"]);
+                Ok(n)
+            })
+            .expect("prune");
+        assert_eq!(n, 3);
+    }
 
     #[test]
     fn item9_stored_raw_text_is_capped_with_the_whole_sha256() {
