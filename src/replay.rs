@@ -121,17 +121,23 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
                 prompt_sha256: None,
                 latency_ms: 0.0,
             };
-            // The snapshot keeps the whole answer; `signals.raw` may be cut (64 KiB).
-            let whole = snap["agents"].as_array().and_then(|agents| {
-                agents
-                    .iter()
-                    .find(|a| a["instance_id"] == instance_id.as_str())
-                    .and_then(|a| a["raw"].as_str().map(str::to_string))
+            // `signals.raw` is the record; an answer cut to 64 KiB there is taken whole from
+            // the snapshot, which must match the sha256 its marker names.
+            let raw = raw.map(|r| match crate::store::models::cut_raw_sha256(&r) {
+                None => r.clone(),
+                Some(sha) => snap["agents"]
+                    .as_array()
+                    .and_then(|agents| {
+                        agents
+                            .iter()
+                            .find(|a| a["instance_id"] == instance_id.as_str())
+                            .and_then(|a| a["raw"].as_str())
+                            .filter(|whole| snapshots::sha256_hex(whole.as_bytes()) == sha)
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| r.clone()),
             });
-            if let (Some(raw), Some(inst)) = (
-                whole.or(raw),
-                instances.iter().find(|i| i.id == instance_id),
-            ) {
+            if let (Some(raw), Some(inst)) = (raw, instances.iter().find(|i| i.id == instance_id)) {
                 let judged = match templates.get(&template) {
                     Some(t) => crate::swarm::offer::judge_answer(&raw, inst, t, &market),
                     None => crate::swarm::signal::parse_answer(&raw, inst, &template, &market),

@@ -581,6 +581,13 @@ pub fn stored_raw(raw: &str) -> String {
     )
 }
 
+/// The sha256 a [`stored_raw`] marker names, when `stored` is a cut copy.
+pub fn cut_raw_sha256(stored: &str) -> Option<&str> {
+    let (_, marker) = stored.rsplit_once("\n[truncated: ")?;
+    let sha = marker.strip_suffix(']')?.rsplit_once(", sha256 ")?.1;
+    (sha.len() == 64).then_some(sha)
+}
+
 #[cfg(test)]
 mod raw_tests {
     use super::*;
@@ -627,6 +634,11 @@ mod raw_tests {
         assert_eq!(stored_raw("{\"a\":1}"), "{\"a\":1}");
         let big = "é".repeat(3 * 1024 * 1024); // 6 MiB
         let kept = stored_raw(&big);
+        assert_eq!(
+            cut_raw_sha256(&kept),
+            Some(crate::store::snapshots::sha256_hex(big.as_bytes()).as_str())
+        );
+        assert_eq!(cut_raw_sha256("{}"), None);
         assert!(kept.len() < MAX_STORED_RAW_BYTES + 200, "{}", kept.len());
         assert!(kept.starts_with("éé"));
         assert!(kept.ends_with(&format!(
