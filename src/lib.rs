@@ -14,6 +14,7 @@ pub mod llm;
 pub mod market;
 pub mod orders;
 pub mod policy;
+pub mod pricing;
 pub mod replay;
 pub mod report;
 pub mod risk;

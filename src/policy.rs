@@ -39,8 +39,12 @@ pub struct PolicyParams {
     pub max_capital_per_trade: Decimal,
     /// Cap from `[risk]`: max loss of all open positions together.
     pub max_total_exposure: Decimal,
-    /// Cap from `[risk]`: max loss on one underlying as a fraction of equity.
+    /// Cap from `[risk]`: max loss on one underlying as a fraction of `max_total_exposure`.
     pub max_concentration: Decimal,
+    /// How entry limits are priced (`[commander] entry_pricing`); exits are always marketable.
+    pub entry_pricing: crate::config::EntryPricing,
+    /// The venue's fill model (`[broker]`), which prices marketable limits.
+    pub fill: crate::pricing::FillParams,
 }
 
 impl PolicyParams {
@@ -62,6 +66,8 @@ impl PolicyParams {
             max_capital_per_trade: to_dec(c.risk.max_capital_per_trade),
             max_total_exposure: to_dec(c.risk.max_total_exposure),
             max_concentration: to_dec(c.risk.max_concentration),
+            entry_pricing: c.commander.entry_pricing,
+            fill: crate::pricing::FillParams::from_config(&c.broker),
         }
     }
 }
@@ -267,9 +273,14 @@ pub fn size_entry(
     cycle_id: i32,
 ) -> Result<OrderRequest, String> {
     let legs = repriced(&c.signal.params.legs, m).ok_or("a leg has no quote")?;
-    let limit = net_mark(&legs, m)
-        .map_err(|k| format!("no mark for {k}"))?
-        .round_dp(2);
+    let limit = match p.entry_pricing {
+        crate::config::EntryPricing::Marketable => {
+            crate::pricing::marketable_limit(&legs, m, &p.fill).ok_or("a leg has no mark")?
+        }
+        crate::config::EntryPricing::Mid => net_mark(&legs, m)
+            .map_err(|k| format!("no mark for {k}"))?
+            .round_dp(2),
+    };
     let unit = order_risk(&legs, limit, 1).map_err(|d| d.to_string())?;
     if unit.max_loss <= Decimal::ZERO {
         return Err("no risk at this price: the quote is crossed or stale".into());
@@ -305,7 +316,7 @@ pub fn size_entry(
         by_risk
     };
     let total_room = p.max_total_exposure - account.total_exposure() - planned;
-    let target_room = account.equity * p.max_concentration - account.exposure_in(&c.target);
+    let target_room = p.max_total_exposure * p.max_concentration - account.exposure_in(&c.target);
     let room = total_room.min(target_room).max(Decimal::ZERO);
     let by_room = (room / unit.max_loss).floor();
     if by_room.is_zero() && !by_risk.min(by_capital).is_zero() {
@@ -315,7 +326,7 @@ pub fn size_entry(
             p.max_total_exposure,
             account.exposure_in(&c.target),
             c.target,
-            account.equity * p.max_concentration,
+            p.max_total_exposure * p.max_concentration,
             p.max_concentration,
             unit.max_loss
         ));
@@ -387,10 +398,12 @@ pub fn exit_rule(
     None
 }
 
-/// The closing order for a position that meets an exit rule.
+/// The closing order for a position that meets an exit rule, at a marketable limit under the
+/// venue's fill model `fill` (a stop must fill).
 pub fn exit_order(
     pos: &PositionView,
     m: &MarketSnapshot,
+    fill: &crate::pricing::FillParams,
     intent: Intent,
     why: &str,
     client_order_id: String,
@@ -398,7 +411,7 @@ pub fn exit_order(
 ) -> Option<OrderRequest> {
     let legs: Vec<Leg> = crate::domain::closing_legs(&pos.legs);
     let legs = repriced(&legs, m)?;
-    let limit = net_mark(&legs, m).ok()?.round_dp(2);
+    let limit = crate::pricing::marketable_limit(&legs, m, fill)?;
     Some(OrderRequest {
         client_order_id,
         cycle_id: Some(cycle_id),
@@ -441,7 +454,15 @@ pub fn plan(
     };
     for pos in &account.positions {
         if let Some((intent, why)) = exit_rule(pos, snapshot, params) {
-            let order = exit_order(pos, snapshot, intent, &why, next_id(), cycle_id);
+            let order = exit_order(
+                pos,
+                snapshot,
+                &params.fill,
+                intent,
+                &why,
+                next_id(),
+                cycle_id,
+            );
             let reasoning = order
                 .as_ref()
                 .map(|o| o.reasoning.clone())

@@ -63,6 +63,7 @@ fn position(underlying: &str, max_risk: &str) -> PositionView {
         max_profit: d("100"),
         unrealized_pnl: Decimal::ZERO,
         opened_at: ts::ts() - chrono::Duration::days(3),
+        leg_marks: None,
     }
 }
 

@@ -280,7 +280,7 @@ pub async fn start_with(
     };
     let risk = {
         let store = store.clone();
-        let limits = RiskLimits::from_config(&config.risk, &config.market.symbols);
+        let limits = RiskLimits::from_config(&config.risk, &config.broker, &config.market.symbols);
         let broker = broker.clone();
         supervise(
             "RiskGate",

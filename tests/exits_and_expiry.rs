@@ -76,7 +76,7 @@ fn open_spread(
     };
     let account = paper::mark_account(conn, Some(m), m.ts, None, false).expect("account");
     let mut gate = RiskEngine::new(
-        RiskLimits::from_config(&cfg.risk, &cfg.market.symbols),
+        RiskLimits::from_config(&cfg.risk, &cfg.broker, &cfg.market.symbols),
         RiskState::default(),
     );
     let approved = gate.check(&order, &account, m, false).expect("approved");
@@ -171,11 +171,12 @@ fn time_exit_then_expiry_settlement() {
     );
     assert_eq!(intent, Intent::TimeExit);
     assert!((pos.expiry - m.ts.date()).num_days() <= 5);
-    let mut close = exit_order(&pos, &m, intent, "test", "T-A-X".into(), 1).expect("exit order");
+    let mut close =
+        exit_order(&pos, &m, &policy.fill, intent, "test", "T-A-X".into(), 1).expect("exit order");
     close.cycle_id = None;
     let account = paper::mark_account(&mut conn, Some(&m), m.ts, None, false).expect("account");
     let mut gate = RiskEngine::new(
-        RiskLimits::from_config(&cfg.risk, &cfg.market.symbols),
+        RiskLimits::from_config(&cfg.risk, &cfg.broker, &cfg.market.symbols),
         RiskState::default(),
     );
     let approved = gate

@@ -36,6 +36,9 @@ pub struct PositionView {
     pub unrealized_pnl: Decimal,
     /// Market time opened.
     pub opened_at: NaiveDateTime,
+    /// Per-leg quotes at the last mark (bid/ask/mid), in leg order, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leg_marks: Option<Vec<crate::pricing::LegQuote>>,
 }
 
 /// The account as the broker knows it.

@@ -7,6 +7,7 @@ use super::{AccountView, Execution, LegFill, PositionView};
 use crate::domain::{Action, Intent, Leg, Structure};
 use crate::market::MarketSnapshot;
 use crate::orders::OrderEvent;
+use crate::pricing::{self, net_of, FillParams, LegQuote};
 use crate::risk::gate::{order_risk, to_dec};
 use crate::risk::ApprovedOrder;
 use crate::store::models::{self, dec, now, NewFill, PositionRow};
@@ -35,6 +36,15 @@ pub struct PaperParams {
 }
 
 impl PaperParams {
+    /// The fill model these parameters describe.
+    pub fn fill(&self) -> FillParams {
+        FillParams {
+            model: self.fill_model,
+            fill_k: self.fill_k,
+            slippage_per_share: self.slippage_per_share,
+        }
+    }
+
     /// From `[broker]`.
     pub fn from_config(b: &crate::config::BrokerConfig) -> PaperParams {
         PaperParams {
@@ -114,6 +124,12 @@ pub fn position_view(row: &PositionRow) -> Result<PositionView, StoreError> {
         max_profit: dec(&row.max_profit)?,
         unrealized_pnl: dec(&row.unrealized_pnl)?,
         opened_at: row.opened_at,
+        leg_marks: match &row.leg_marks_json {
+            Some(json) => Some(serde_json::from_str(json).map_err(|e| {
+                StoreError::Corrupt(format!("position {} leg marks: {e}", row.position_id))
+            })?),
+            None => None,
+        },
     })
 }
 
@@ -125,12 +141,25 @@ pub fn open_positions(conn: &mut SqliteConnection) -> Result<Vec<PositionView>, 
         .collect()
 }
 
-/// Net per-share mark of a position's opening legs (credit positive); falls back to the last mark.
-fn position_mark(p: &PositionView, market: Option<&MarketSnapshot>) -> Decimal {
-    market
-        .and_then(|m| crate::risk::gate::net_mark(&p.legs, m).ok())
-        .map(|d| d.round_dp(4))
-        .unwrap_or(p.mark)
+/// Re-marks a position against `market`: its legs' quotes and their net mid (credit positive).
+/// Without a market, or when a leg has no mark, the last marks stand.
+fn remark(p: &mut PositionView, market: Option<&MarketSnapshot>) -> bool {
+    match market.and_then(|m| pricing::leg_quotes(&p.legs, m)) {
+        Some(quotes) => {
+            p.mark = pricing::net_mid(&p.legs, &quotes);
+            p.leg_marks = Some(quotes);
+            true
+        }
+        None => false,
+    }
+}
+
+fn marks_json(marks: &Option<Vec<LegQuote>>) -> Result<Option<String>, StoreError> {
+    marks
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Marks every open position and computes the account; when `record`, persists the marks on
@@ -147,15 +176,17 @@ pub fn mark_account(
         let mut positions_out = Vec::new();
         let mut value = Decimal::ZERO;
         for mut p in open_positions(conn)? {
-            p.mark = position_mark(&p, market);
+            let remarked = remark(&mut p, market);
             let qty = Decimal::from(p.quantity);
             p.unrealized_pnl = (p.entry_price - p.mark) * Decimal::ONE_HUNDRED * qty;
             value -= p.mark * Decimal::ONE_HUNDRED * qty;
-            if record {
+            if record && remarked {
                 diesel::update(positions::table.filter(positions::position_id.eq(&p.position_id)))
                     .set((
                         positions::mark.eq(p.mark.to_string()),
                         positions::unrealized_pnl.eq(p.unrealized_pnl.to_string()),
+                        positions::leg_marks_json.eq(marks_json(&p.leg_marks)?),
+                        positions::marked_at.eq(Some(market_ts)),
                         positions::updated_at.eq(now()),
                     ))
                     .execute(conn)?;
@@ -164,9 +195,14 @@ pub fn mark_account(
         }
         let equity = cash + value;
         let day = market_ts.date();
+        // The day starts from the previous session's close, so a gap at the open counts
+        // toward the daily loss limit and the drawdown breaker.
         let (day_start, hwm) = match models::day_equity_marks(conn, day)? {
             Some((start, hwm)) => (start, hwm.max(equity)),
-            None => (equity, equity),
+            None => {
+                let start = models::previous_close_equity(conn, day)?.unwrap_or(equity);
+                (start, start.max(equity))
+            }
         };
         let view = AccountView {
             market_ts,
@@ -199,34 +235,6 @@ pub fn mark_account(
     })
 }
 
-/// Per-share fill price of one leg under the fill model: the mark, moved against us by
-/// `fill_k` × half the quoted spread (`half_spread` model, listed contracts) and by the
-/// slippage; never below zero. `None` when the contract has no mark.
-fn leg_fill_price(
-    action: Action,
-    contract: &crate::domain::OptionContract,
-    market: &MarketSnapshot,
-    params: &PaperParams,
-) -> Option<Decimal> {
-    let mark = to_dec(market.mark(contract)?).round_dp(4);
-    let half = match params.fill_model {
-        crate::config::FillModel::Mid => Decimal::ZERO,
-        crate::config::FillModel::HalfSpread => market
-            .quote(contract)
-            .map(|q| to_dec((q.ask - q.bid).max(0.0) / 2.0) * params.fill_k)
-            .unwrap_or(Decimal::ZERO),
-    };
-    Some(fill_price(action, mark, half + params.slippage_per_share))
-}
-
-/// `mark` moved by `cost` per share against us, never below zero.
-fn fill_price(action: Action, mark: Decimal, cost: Decimal) -> Decimal {
-    match action {
-        Action::Buy => (mark + cost).round_dp(4),
-        Action::Sell => (mark - cost).max(Decimal::ZERO).round_dp(4),
-    }
-}
-
 /// A deterministic draw in [0, 1) for an order (FNV-1a of its id), so replays and reruns agree.
 fn draw(client_order_id: &str) -> f64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -235,14 +243,6 @@ fn draw(client_order_id: &str) -> f64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     (h >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Net per-share price of legs at `prices` (credit positive).
-fn net_of(legs: &[Leg], prices: &[Decimal]) -> Decimal {
-    legs.iter()
-        .zip(prices)
-        .map(|(l, p)| -Decimal::from(l.action.sign()) * *p * Decimal::from(l.quantity))
-        .sum()
 }
 
 /// Prices and books the legs of an order; returns the leg fills and the net per-share price.
@@ -347,8 +347,53 @@ fn close_position(
     Ok(realized)
 }
 
-/// Fills an approved order at mark ± slippage, atomically. Idempotent: a filled order returns
-/// its recorded execution.
+/// Per-leg fill prices of a limit order, never worse than its limit: at the fill model's
+/// prices when they net the limit or better; when the limit is better than that (a limit that
+/// would rest), at the limit with `limit_fill_probability` (a deterministic draw per order);
+/// `Err` (not filled this cycle, with the reason) otherwise.
+pub fn limit_fill(
+    order: &crate::orders::OrderRequest,
+    quotes: &[LegQuote],
+    fill: &FillParams,
+    limit_fill_probability: f64,
+) -> Result<Vec<Decimal>, String> {
+    let model: Vec<Decimal> = order
+        .legs
+        .iter()
+        .zip(quotes)
+        .map(|(l, q)| fill.leg_price(l.action, q))
+        .collect();
+    let model_net = net_of(&order.legs, &model);
+    let prices = if model_net >= order.limit_price {
+        model
+    } else {
+        let u = draw(&order.client_order_id);
+        if u >= limit_fill_probability {
+            return Err(format!(
+                "limit {} better than the fill {model_net}; not filled this cycle (draw {u:.3} >= p {limit_fill_probability})",
+                order.limit_price
+            ));
+        }
+        pricing::prices_at_limit(&order.legs, &model, order.limit_price).ok_or_else(|| {
+            format!(
+                "limit {} better than the fill {model_net} and no leg can take the difference; not filled",
+                order.limit_price
+            )
+        })?
+    };
+    // The one rule of a limit order, checked on what is about to be booked.
+    let net = net_of(&order.legs, &prices);
+    if net < order.limit_price {
+        return Err(format!(
+            "fill {net} would be worse than the limit {}; not filled",
+            order.limit_price
+        ));
+    }
+    Ok(prices)
+}
+
+/// Fills an approved order at its limit or better (see [`limit_fill`]), atomically.
+/// Idempotent: a filled order returns its recorded execution.
 pub fn execute(
     conn: &mut SqliteConnection,
     approved: &ApprovedOrder,
@@ -369,44 +414,33 @@ pub fn execute(
         } else if status != "SUBMITTED" {
             return Ok(rejected(order, &format!("order is {status}")));
         }
-        let mut prices = Vec::new();
-        for leg in &order.legs {
-            let Some(price) = leg_fill_price(leg.action, &leg.contract, market, params) else {
+        let quotes = match pricing::leg_quotes(&order.legs, market) {
+            Some(q) => q,
+            None => {
                 models::transition_order(conn, &order.client_order_id, OrderEvent::Reject)?;
-                return Ok(rejected(
-                    order,
-                    &format!("no quote for {}", leg.contract.key()),
-                ));
-            };
-            prices.push(price);
-        }
-        // A limit better than the model's fill would rest: it fills (at the limit) with
-        // `limit_fill_probability`, else it is canceled this cycle. At 1 every order fills at
-        // the model's price.
-        let model_net = net_of(&order.legs, &prices);
-        if params.limit_fill_probability < 1.0 && model_net < order.limit_price {
-            let u = draw(&order.client_order_id);
-            if u >= params.limit_fill_probability {
+                let missing = order
+                    .legs
+                    .iter()
+                    .find(|l| market.mark(&l.contract).is_none())
+                    .map(|l| l.contract.key())
+                    .unwrap_or_default();
+                return Ok(rejected(order, &format!("no quote for {missing}")));
+            }
+        };
+        let prices = match limit_fill(
+            order,
+            &quotes,
+            &params.fill(),
+            params.limit_fill_probability,
+        ) {
+            Ok(prices) => prices,
+            Err(why) => {
                 models::transition_order(conn, &order.client_order_id, OrderEvent::Cancel)?;
-                let mut x = rejected(
-                    order,
-                    &format!(
-                        "limit {} better than the fill {model_net}; not filled this cycle (draw {u:.3} >= p {})",
-                        order.limit_price, params.limit_fill_probability
-                    ),
-                );
+                let mut x = rejected(order, &why);
                 x.status = "CANCELED".into();
                 return Ok(x);
             }
-            // Filled at the limit: the first leg absorbs the difference.
-            if let (Some(first), Some(p0)) = (order.legs.first(), prices.first_mut()) {
-                let per_unit = (order.limit_price - model_net) / Decimal::from(first.quantity.max(1));
-                *p0 = match first.action {
-                    Action::Sell => *p0 + per_unit,
-                    Action::Buy => (*p0 - per_unit).max(Decimal::ZERO),
-                };
-            }
-        }
+        };
         let pos = match order.intent {
             Intent::Open => None,
             _ => {
@@ -437,7 +471,7 @@ pub fn execute(
         models::transition_order(conn, &order.client_order_id, OrderEvent::Fill)?;
         let realized = match pos {
             None => {
-                open_position(conn, approved, &prices, net)?;
+                open_position(conn, approved, &prices, net, &quotes)?;
                 None
             }
             Some(p) => {
@@ -471,6 +505,7 @@ fn open_position(
     approved: &ApprovedOrder,
     prices: &[Decimal],
     net: Decimal,
+    quotes: &[LegQuote],
 ) -> Result<(), StoreError> {
     let order = approved.order();
     let legs: Vec<Leg> = order
@@ -484,6 +519,7 @@ fn open_position(
         .collect();
     let risk =
         order_risk(&order.legs, net, order.quantity).unwrap_or_else(|_| approved.risk().clone());
+    let mark = pricing::net_mid(&order.legs, quotes);
     let expiry = order
         .legs
         .first()
@@ -502,13 +538,17 @@ fn open_position(
             entry_price: net.to_string(),
             max_risk: risk.max_loss.to_string(),
             max_profit: risk.max_profit.to_string(),
-            mark: net.to_string(),
-            unrealized_pnl: "0".into(),
+            // Marked at once at the market it opened in, not at its own fill.
+            mark: mark.to_string(),
+            unrealized_pnl: ((net - mark) * Decimal::ONE_HUNDRED * Decimal::from(order.quantity))
+                .to_string(),
             realized_pnl: "0".into(),
             opened_at: order.market_ts,
             closed_at: None,
             close_intent: None,
             updated_at: now(),
+            leg_marks_json: marks_json(&Some(quotes.to_vec()))?,
+            marked_at: Some(order.market_ts),
         })
         .execute(conn)?;
     Ok(())
@@ -707,8 +747,12 @@ pub fn settle_expired(
     })
 }
 
-/// Closes every open position at its mark (the snapshot's, else the last recorded one), with
-/// commission. Used by the watchdog, the kill switch and the circuit breaker. One transaction.
+/// Closes every open position under the fill model (against us, with commission) at the
+/// snapshot's quotes when there is a market, else at the position's last recorded leg marks.
+/// Used by the watchdog, the kill switch and the circuit breaker. One transaction.
+///
+/// A position with neither (a store from before leg marks were recorded) closes at its legs'
+/// opening prices, and its order's reasoning says so.
 pub fn flatten_all(
     conn: &mut SqliteConnection,
     market: Option<&MarketSnapshot>,
@@ -717,26 +761,24 @@ pub fn flatten_all(
     actor: &str,
     reason: &str,
 ) -> Result<Vec<Execution>, StoreError> {
+    let fill = params.fill();
     conn.immediate_transaction(|conn| {
         let stamp = now().format("%Y%m%dT%H%M%S%.6f");
         let mut out = Vec::new();
-        for pos in open_positions(conn)? {
-            let prices: Vec<Decimal> = pos
-                .legs
+        for mut pos in open_positions(conn)? {
+            remark(&mut pos, market);
+            let (quotes, basis) = match pos.leg_marks.clone() {
+                Some(q) if q.len() == pos.legs.len() => (q, "at the last marks"),
+                _ => (
+                    entry_quotes(&pos.legs),
+                    "NO RECORDED MARK: at the opening prices",
+                ),
+            };
+            let closing = crate::domain::closing_legs(&pos.legs);
+            let prices: Vec<Decimal> = closing
                 .iter()
-                .map(|l| {
-                    let action = l.action.opposite();
-                    market
-                        .and_then(|m| leg_fill_price(action, &l.contract, m, params))
-                        // No market: the leg's last known price, with slippage.
-                        .unwrap_or_else(|| {
-                            fill_price(
-                                action,
-                                to_dec(l.price).round_dp(4),
-                                params.slippage_per_share,
-                            )
-                        })
-                })
+                .zip(&quotes)
+                .map(|(l, q)| fill.leg_price(l.action, q))
                 .collect();
             let coid = format!("FLAT-{}-{stamp}", pos.position_id);
             out.push(venue_close(
@@ -748,11 +790,23 @@ pub fn flatten_all(
                 params.commission_per_contract,
                 market_ts,
                 actor,
-                reason,
+                &format!("{reason} ({basis})"),
             )?);
         }
         Ok(out)
     })
+}
+
+/// Quotes made of the legs' opening prices (no spread known).
+fn entry_quotes(legs: &[Leg]) -> Vec<LegQuote> {
+    legs.iter()
+        .map(|l| LegQuote {
+            contract: l.contract.key(),
+            bid: None,
+            ask: None,
+            mid: crate::risk::gate::to_dec(l.price).round_dp(pricing::PRICE_DP),
+        })
+        .collect()
 }
 
 /// What a restart's reconcile found.

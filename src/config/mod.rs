@@ -108,6 +108,19 @@ pub enum FillModel {
     HalfSpread,
 }
 
+/// How the Commander prices the limit of an entry (exits are always marketable).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryPricing {
+    /// At the venue's fill-model price, rounded a cent against us: it fills at once, and the
+    /// gate checks the worst price that can be booked.
+    #[default]
+    Marketable,
+    /// At the mid: it fills at that limit with `broker.limit_fill_probability` when the fill
+    /// model's price is worse, else not this cycle.
+    Mid,
+}
+
 /// What the watchdog does when the runtime exits unexpectedly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -365,6 +378,8 @@ pub struct CommanderConfig {
     /// With an LLM commander: how many rounds of skill tool calls it may make before it must
     /// answer (0 offers no tools). At most 10.
     pub max_tool_rounds: u32,
+    /// How entry limits are priced: `marketable` (default) or `mid`.
+    pub entry_pricing: EntryPricing,
 }
 
 impl Default for CommanderConfig {
@@ -381,6 +396,7 @@ impl Default for CommanderConfig {
             min_position_usd: 100.0,
             reentry_cooldown_min: 30.0,
             max_tool_rounds: 3,
+            entry_pricing: EntryPricing::Marketable,
         }
     }
 }

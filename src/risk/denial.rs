@@ -79,8 +79,8 @@ pub enum DenyReason {
     PriceCollar {
         /// The order's net limit.
         limit_price: Decimal,
-        /// Current net mark.
-        mark: Decimal,
+        /// The net price the venue's fill model gives now (a marketable limit's reference).
+        marketable: Decimal,
         /// Largest accepted difference.
         max_deviation: Decimal,
     },
@@ -125,9 +125,9 @@ pub enum DenyReason {
         underlying: String,
         /// Exposure including this order.
         exposure: Decimal,
-        /// Equity.
-        equity: Decimal,
-        /// Limit as a fraction of equity.
+        /// The cap in dollars: `limit` × `max_total_exposure`.
+        cap: Decimal,
+        /// Limit as a fraction of `max_total_exposure`.
         limit: Decimal,
     },
     /// Total exposure above the limit.
@@ -222,11 +222,11 @@ impl DenyReason {
             DenyReason::NoMarketData { contract } => format!("contract={contract:?}"),
             DenyReason::PriceCollar {
                 limit_price,
-                mark,
+                marketable,
                 max_deviation,
             } => {
                 format!(
-                    "limit_price={limit_price:.4} mark={mark:.4} max_deviation={max_deviation:.4}"
+                    "limit_price={limit_price:.4} marketable={marketable:.4} max_deviation={max_deviation:.4}"
                 )
             }
             DenyReason::MaxRiskPerTrade { max_risk, limit } => {
@@ -247,11 +247,11 @@ impl DenyReason {
             DenyReason::MaxConcentration {
                 underlying,
                 exposure,
-                equity,
+                cap,
                 limit,
-            } => format!(
-                "underlying={underlying} exposure={exposure:.2} equity={equity:.2} limit={limit}"
-            ),
+            } => {
+                format!("underlying={underlying} exposure={exposure:.2} cap={cap:.2} limit={limit}")
+            }
             DenyReason::MaxTotalExposure { exposure, limit } => {
                 format!("exposure={exposure:.2} limit={limit:.2}")
             }

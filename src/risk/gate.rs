@@ -19,7 +19,7 @@ pub struct RiskLimits {
     pub max_capital_per_trade: Decimal,
     /// Day loss (positive amount) at which opening stops.
     pub daily_loss_limit: Decimal,
-    /// Max fraction of equity at risk in one underlying.
+    /// Max fraction of `max_total_exposure` at risk in one underlying.
     pub max_concentration: Decimal,
     /// Max total max-risk of open positions, dollars.
     pub max_total_exposure: Decimal,
@@ -31,8 +31,10 @@ pub struct RiskLimits {
     pub min_option_price: Decimal,
     /// Max strike distance within one right.
     pub max_spread_width: Decimal,
-    /// Max |limit − mark| as a fraction of |mark|.
+    /// Max |limit − marketable price| as a fraction of |marketable price| (at least 0.05).
     pub price_collar_pct: Decimal,
+    /// The venue's fill model, which gives the marketable price the collar is measured from.
+    pub fill: crate::pricing::FillParams,
     /// Max orders in any 60 s of market time.
     pub max_orders_per_minute: u32,
     /// Max combo quantity of one order.
@@ -49,9 +51,15 @@ pub fn to_dec(x: f64) -> Decimal {
 }
 
 impl RiskLimits {
-    /// Builds limits from the `[risk]` config and the market's symbols.
-    pub fn from_config(risk: &crate::config::RiskConfig, symbols: &[String]) -> RiskLimits {
+    /// Builds limits from the `[risk]` config, the venue's fill model (`[broker]`) and the
+    /// market's symbols.
+    pub fn from_config(
+        risk: &crate::config::RiskConfig,
+        broker: &crate::config::BrokerConfig,
+        symbols: &[String],
+    ) -> RiskLimits {
         RiskLimits {
+            fill: crate::pricing::FillParams::from_config(broker),
             max_risk_per_trade: to_dec(risk.max_risk_per_trade),
             max_capital_per_trade: to_dec(risk.max_capital_per_trade),
             daily_loss_limit: to_dec(risk.daily_loss_limit),
@@ -423,13 +431,19 @@ impl RiskEngine {
                 });
             }
         }
-        let mark = net_mark(&order.legs, market)
-            .map_err(|contract| DenyReason::NoMarketData { contract })?;
-        let collar = (mark.abs() * l.price_collar_pct).max(Decimal::new(5, 2));
-        if (order.limit_price - mark).abs() > collar {
+        // The collar is measured from the price the venue would fill at now, so a marketable
+        // limit (an exit, which must fill) is never denied by it.
+        let marketable =
+            crate::pricing::model_net(&order.legs, market, &l.fill).ok_or_else(|| {
+                DenyReason::NoMarketData {
+                    contract: net_mark(&order.legs, market).err().unwrap_or_default(),
+                }
+            })?;
+        let collar = (marketable.abs() * l.price_collar_pct).max(Decimal::new(5, 2));
+        if (order.limit_price - marketable).abs() > collar {
             return Err(DenyReason::PriceCollar {
                 limit_price: order.limit_price,
-                mark,
+                marketable,
                 max_deviation: collar,
             });
         }
@@ -505,11 +519,12 @@ impl RiskEngine {
             });
         }
         let exposure = account.exposure_in(&order.underlying) + risk.max_loss;
-        if account.equity <= Decimal::ZERO || exposure > account.equity * l.max_concentration {
+        let cap = l.max_total_exposure * l.max_concentration;
+        if account.equity <= Decimal::ZERO || exposure > cap {
             return Err(DenyReason::MaxConcentration {
                 underlying: order.underlying.clone(),
                 exposure,
-                equity: account.equity,
+                cap,
                 limit: l.max_concentration,
             });
         }

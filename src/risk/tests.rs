@@ -55,6 +55,7 @@ fn setup() -> Setup {
             min_option_price: d("0.05"),
             max_spread_width: d("10"),
             price_collar_pct: d("0.25"),
+            fill: Default::default(),
             max_orders_per_minute: 30,
             max_quantity: 1000,
             symbols: ["NVDA".to_string()].into_iter().collect(),
@@ -104,6 +105,7 @@ fn position(max_risk: &str) -> PositionView {
         max_profit: d("110"),
         unrealized_pnl: Decimal::ZERO,
         opened_at: ts(),
+        leg_marks: None,
     }
 }
 

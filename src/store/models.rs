@@ -305,6 +305,10 @@ pub struct PositionRow {
     pub close_intent: Option<String>,
     /// Wall clock.
     pub updated_at: NaiveDateTime,
+    /// Per-leg quotes at the last mark (`pricing::LegQuote` JSON), when known.
+    pub leg_marks_json: Option<String>,
+    /// Market time of `leg_marks_json`.
+    pub marked_at: Option<NaiveDateTime>,
 }
 
 /// Open positions (quantity > 0), oldest first.
@@ -361,6 +365,20 @@ pub fn day_equity_marks(
         (Some(first), Some(last)) => Ok(Some((dec(&first.0)?, dec(&last.1)?))),
         _ => Ok(None),
     }
+}
+
+/// The equity of the last account snapshot before `day`: the previous session's close.
+pub fn previous_close_equity(
+    conn: &mut SqliteConnection,
+    day: NaiveDate,
+) -> Result<Option<Decimal>, StoreError> {
+    let row: Option<String> = account_snapshots::table
+        .filter(account_snapshots::trading_day.lt(day))
+        .order(account_snapshots::id.desc())
+        .select(account_snapshots::equity)
+        .first(conn)
+        .optional()?;
+    row.map(|e| dec(&e)).transpose()
 }
 
 /// A `safety_events` row.

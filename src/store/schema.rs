@@ -127,6 +127,8 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         close_intent -> Nullable<Text>,
         updated_at -> Timestamp,
+        leg_marks_json -> Nullable<Text>,
+        marked_at -> Nullable<Timestamp>,
     }
 }
 
