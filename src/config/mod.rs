@@ -411,7 +411,7 @@ pub struct RiskConfig {
     pub max_capital_per_trade: f64,
     /// Stop opening trades after losing this many dollars in a day.
     pub daily_loss_limit: f64,
-    /// Maximum fraction of exposure in one underlying, in (0, 1].
+    /// Maximum loss on one underlying, as a fraction of `max_total_exposure`, in (0, 1].
     pub max_concentration: f64,
     /// Maximum total exposure, in dollars.
     pub max_total_exposure: f64,

@@ -218,8 +218,14 @@ fn every_check_denies_with_its_code() {
             expected: Err("DUPLICATE_CLIENT_ORDER_ID"),
         },
         TestCase {
-            name: "concentration",
-            tweak: |s| s.account.equity = d("1000"),
+            // item 13: 30% of max_total_exposure (3,000), not of equity (30,000).
+            name: "item13 concentration is a fraction of max_total_exposure",
+            tweak: |s| s.account.positions = vec![position("2800")],
+            expected: Err("MAX_CONCENTRATION"),
+        },
+        TestCase {
+            name: "no equity",
+            tweak: |s| s.account.equity = d("0"),
             expected: Err("MAX_CONCENTRATION"),
         },
         TestCase {
