@@ -14,7 +14,8 @@ pub struct Cli {
     /// The config file.
     #[arg(long, global = true, default_value = "config.toml")]
     pub config: PathBuf,
-    /// Run this many cycles instead of `runtime.max_cycles`.
+    /// Run this many cycles instead of `runtime.max_cycles` (0, like `max_cycles = 0`, runs
+    /// until stopped).
     #[arg(long, global = true)]
     pub cycles: Option<u64>,
     /// Log format.
@@ -72,6 +73,12 @@ pub enum Command {
         #[arg(long, default_value = "manual kill switch")]
         reason: String,
     },
+    /// Write a consistent copy of the store to FILE (safe while the runtime runs).
+    Backup {
+        /// The copy to write; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Clear a persisted breaker so the runtime may trade again.
     ResetBreaker {
         /// Why it is safe to trade again.
@@ -119,6 +126,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let cfg = config::load(&cli.config)?;
             crate::replay::print(&cfg, *cycle)
         }
+        Command::Backup { to } => {
+            let cfg = config::load(&cli.config)?;
+            let db = cfg.runtime.data_dir.join("trades.db");
+            crate::store::backup(&db, to)?;
+            crate::say!("backup of {} written to {}", db.display(), to.display());
+            Ok(0)
+        }
         Command::Watchdog => {
             let cfg = config::load(&cli.config)?;
             init_logging(cli.log_format);
@@ -139,7 +153,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 
 fn skill(name: Option<&str>, args: Option<&str>, list: bool) -> anyhow::Result<i32> {
     if list || name.is_none() {
-        println!(
+        crate::say!(
             "{}",
             serde_json::to_string_pretty(&crate::skills::registry::list())?
         );
@@ -150,7 +164,7 @@ fn skill(name: Option<&str>, args: Option<&str>, list: bool) -> anyhow::Result<i
         serde_json::from_str(args.unwrap_or("{}")).context("--args: expected a JSON object")?;
     let out = crate::skills::registry::call(name, &args)
         .map_err(|e| anyhow::anyhow!("skill {name}: {e}"))?;
-    println!("{}", serde_json::to_string(&out)?);
+    crate::say!("{}", serde_json::to_string(&out)?);
     Ok(0)
 }
 
@@ -173,11 +187,11 @@ fn run(
     });
     let summary = result?;
     match format {
-        LogFormat::Json => println!(
+        LogFormat::Json => crate::say!(
             "{}",
             serde_json::to_string(&serde_json::json!({"summary": summary}))?
         ),
-        LogFormat::Text => println!("summary: {summary}"),
+        LogFormat::Text => crate::say!("summary: {summary}"),
     }
     Ok(0)
 }
@@ -220,10 +234,30 @@ fn check(cfg: &Config) -> anyhow::Result<i32> {
         crate::swarm::render::render(t, i, &sample)
             .with_context(|| format!("instance {}: template {} does not render", i.id, t.name))?;
     }
-    println!(
+    crate::say!(
         "ok: config valid; {} template(s), {} instance(s) render with sample data",
         templates.len(),
         instances.len()
     );
     Ok(0)
+}
+
+/// Writes one line to stdout; a closed stdout (`alphahive skill --list | head`) ends the
+/// process quietly with 0 instead of panicking, as command-line tools do.
+pub fn say(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` through [`say`]: a closed stdout ends the process quietly.
+#[macro_export]
+macro_rules! say {
+    ($($t:tt)*) => { $crate::cli::say(format_args!($($t)*)) };
 }

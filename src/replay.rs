@@ -201,7 +201,7 @@ fn as_stored(value: serde_json::Value) -> serde_json::Value {
 /// Prints the replay; exit 0 when the same orders come out, 1 otherwise.
 pub fn print(cfg: &Config, cycle_id: i32) -> anyhow::Result<i32> {
     let r = replay(cfg, cycle_id)?;
-    println!(
+    crate::say!(
         "replay cycle {}: market {}, {} recorded order(s), {} replayed: {}",
         r.cycle_id,
         if r.same_market {
@@ -218,8 +218,8 @@ pub fn print(cfg: &Config, cycle_id: i32) -> anyhow::Result<i32> {
         }
     );
     if !r.same_orders {
-        println!("recorded: {}", serde_json::to_string(&r.recorded)?);
-        println!("replayed: {}", serde_json::to_string(&r.replayed)?);
+        crate::say!("recorded: {}", serde_json::to_string(&r.recorded)?);
+        crate::say!("replayed: {}", serde_json::to_string(&r.replayed)?);
     }
     Ok(if r.same_orders && r.same_market { 0 } else { 1 })
 }

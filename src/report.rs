@@ -1,9 +1,7 @@
 //! `alphahive report`: a summary of what the store holds.
 
 use crate::config::Config;
-use crate::store::schema::{
-    account_snapshots, cycles, fills, orders, positions, safety_events, signals,
-};
+use crate::store::schema::{cycles, fills, orders, positions, safety_events, signals};
 use crate::store::Store;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -26,10 +24,14 @@ pub struct Report {
     pub open_positions: i64,
     /// Safety events by type.
     pub safety_events: BTreeMap<String, i64>,
-    /// Last recorded equity.
+    /// Equity now: cash plus the open positions at their last marks.
     pub equity: Option<String>,
-    /// Last recorded cash.
+    /// Cash now (the paper account's).
     pub cash: Option<String>,
+    /// Marked value of the open positions now (negative for net short premium).
+    pub positions_value: Option<String>,
+    /// Market time of the oldest of the open positions' last marks.
+    pub marked_at: Option<String>,
 }
 
 fn grouped(rows: Vec<(Option<String>, i64)>) -> BTreeMap<String, i64> {
@@ -82,14 +84,32 @@ pub fn read(cfg: &Config) -> anyhow::Result<Report> {
             ),
             ..Default::default()
         };
-        let last: Option<(String, String)> = account_snapshots::table
-            .order(account_snapshots::id.desc())
-            .select((account_snapshots::equity, account_snapshots::cash))
+        // The account as it is now, not the last cycle's row: after a flatten that row still
+        // shows the positions the flatten closed.
+        let cash: Option<String> = crate::store::schema::paper_account::table
+            .find(1)
+            .select(crate::store::schema::paper_account::cash)
             .first(c)
             .optional()?;
-        if let Some((equity, cash)) = last {
-            r.equity = Some(equity);
-            r.cash = Some(cash);
+        if let Some(cash) = cash {
+            let cash = crate::store::models::dec(&cash)?;
+            let open = crate::broker::paper::open_positions(c)?;
+            let value: rust_decimal::Decimal = open
+                .iter()
+                .map(|p| {
+                    -p.mark
+                        * rust_decimal::Decimal::ONE_HUNDRED
+                        * rust_decimal::Decimal::from(p.quantity)
+                })
+                .sum();
+            let marked: Option<chrono::NaiveDateTime> = positions::table
+                .filter(positions::quantity.gt(0))
+                .select(diesel::dsl::min(positions::marked_at))
+                .first(c)?;
+            r.cash = Some(cash.to_string());
+            r.positions_value = Some(value.to_string());
+            r.equity = Some((cash + value).to_string());
+            r.marked_at = marked.map(|t| t.to_string());
         }
         Ok(r)
     })?)
@@ -99,17 +119,22 @@ pub fn read(cfg: &Config) -> anyhow::Result<Report> {
 pub fn print(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let r = read(cfg)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        crate::say!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        println!("cycles:        {:?}", r.cycles);
-        println!("signals:       {:?}", r.signals);
-        println!("orders:        {:?}", r.orders);
-        println!("denials:       {:?}", r.denials);
-        println!("fills:         {}", r.fills);
-        println!("open positions {}", r.open_positions);
-        println!("safety events: {:?}", r.safety_events);
-        println!("equity:        {}", r.equity.as_deref().unwrap_or("-"));
-        println!("cash:          {}", r.cash.as_deref().unwrap_or("-"));
+        crate::say!("cycles:        {:?}", r.cycles);
+        crate::say!("signals:       {:?}", r.signals);
+        crate::say!("orders:        {:?}", r.orders);
+        crate::say!("denials:       {:?}", r.denials);
+        crate::say!("fills:         {}", r.fills);
+        crate::say!("open positions {}", r.open_positions);
+        crate::say!("safety events: {:?}", r.safety_events);
+        crate::say!("equity:        {}", r.equity.as_deref().unwrap_or("-"));
+        crate::say!("cash:          {}", r.cash.as_deref().unwrap_or("-"));
+        crate::say!(
+            "positions:     {}",
+            r.positions_value.as_deref().unwrap_or("-")
+        );
+        crate::say!("marked at:     {}", r.marked_at.as_deref().unwrap_or("-"));
     }
     Ok(0)
 }

@@ -500,6 +500,11 @@ pub async fn run(
                     use diesel::prelude::*;
                     diesel::delete(crate::store::schema::runtime_state::table.find(PID_KEY))
                         .execute(c)?;
+                    // A clean exit leaves trades.db complete on its own (no -wal to carry).
+                    diesel::connection::SimpleConnection::batch_execute(
+                        c,
+                        "PRAGMA wal_checkpoint(TRUNCATE);",
+                    )?;
                 }
                 Ok(())
             })
@@ -516,7 +521,12 @@ pub async fn drive(
     cycles: Option<u64>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<RunSummary> {
-    let limit = cycles.or(config.runtime.max_cycles_limit());
+    // `--cycles 0` means what `max_cycles = 0` means: until stopped.
+    let limit = match cycles {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => config.runtime.max_cycles_limit(),
+    };
     let last = rt.store.call(models::last_market_ts).await?;
     let mut clock = SimClock::new(
         config.runtime.sim_start,
@@ -595,9 +605,34 @@ pub async fn drive(
     } else {
         0.0
     };
-    if let Some(s) = last_summary {
-        sum.equity = s.equity;
-        sum.trading_state = s.trading_state;
+    match last_summary {
+        Some(s) => {
+            sum.equity = s.equity;
+            sum.trading_state = s.trading_state;
+        }
+        // No cycle ran (stopped at once): the account and state as they stand.
+        None => {
+            let params = crate::broker::paper::PaperParams::from_config(&config.broker);
+            let (equity, state) = rt
+                .store
+                .call(move |c| {
+                    let cash = crate::broker::paper::ensure_account(c, &params)?;
+                    let value: rust_decimal::Decimal = crate::broker::paper::open_positions(c)?
+                        .iter()
+                        .map(|p| {
+                            -p.mark
+                                * rust_decimal::Decimal::ONE_HUNDRED
+                                * rust_decimal::Decimal::from(p.quantity)
+                        })
+                        .sum();
+                    let state = models::get_state(c, crate::actors::risk_gate::STATE_KEY)?
+                        .unwrap_or_else(|| "ACTIVE".into());
+                    Ok((cash + value, state))
+                })
+                .await?;
+            sum.equity = equity;
+            sum.trading_state = state;
+        }
     }
     let starting: Option<String> = rt
         .store

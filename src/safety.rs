@@ -120,7 +120,7 @@ pub fn kill_switch(cfg: &Config, reason: &str) -> anyhow::Result<i32> {
     let killed = pid
         .map(|p| format!("runtime pid {p} killed, "))
         .unwrap_or_default();
-    println!(
+    crate::say!(
         "kill switch: {killed}trading HALTED, {n} position(s) flattened; run reset-breaker --reason TEXT to trade again"
     );
     Ok(0)
@@ -161,7 +161,7 @@ pub fn reset_breaker(cfg: &Config, reason: &str) -> anyhow::Result<i32> {
         )?;
         Ok(())
     })?;
-    println!("breaker cleared; trading ACTIVE at the next start");
+    crate::say!("breaker cleared; trading ACTIVE at the next start");
     Ok(0)
 }
 

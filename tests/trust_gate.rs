@@ -377,3 +377,140 @@ fn item6_the_day_starts_from_the_previous_sessions_close() {
         "the high-water mark starts at the previous close"
     );
 }
+
+fn report_json(cfg: &Path) -> serde_json::Value {
+    let out = alphahive(&["--config", cfg.to_str().expect("path"), "report", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("report JSON")
+}
+
+#[test]
+fn item13_report_reads_the_account_as_it_is_now() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = run(dir.path(), 30, &[]);
+    let before = report_json(&cfg);
+    assert!(before["open_positions"].as_i64().expect("n") > 0);
+    let out = alphahive(&["--config", cfg.to_str().expect("path"), "kill-switch"]);
+    assert!(out.status.success());
+    let r = report_json(&cfg);
+    let cash = cash(&mut conn(dir.path()));
+    let d = |k: &str| dec(r[k].as_str().unwrap_or_else(|| panic!("{k} in {r}"))).expect("d");
+    println!(
+        "item13 report after a flatten: equity {} cash {} (paper cash {cash})",
+        d("equity"),
+        d("cash")
+    );
+    assert_eq!(r["open_positions"], 0);
+    assert_eq!(d("cash"), cash);
+    assert_eq!(d("equity"), cash, "no positions: equity is the cash");
+    assert_eq!(d("positions_value"), Decimal::ZERO);
+}
+
+#[test]
+fn item13_cycles_zero_runs_until_stopped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = write_config(dir.path(), &[("enabled = true", "enabled = false")]);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_alphahive"))
+        .args([
+            "--config",
+            cfg.to_str().expect("path"),
+            "run",
+            "--cycles",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // max_cycles is 78 in the shipped config: going past it shows 0 means "until stopped".
+    wait_until(
+        dir.path(),
+        "cycles",
+        "SELECT count(*) AS n FROM cycles WHERE status = 'done'",
+        100,
+        "100 cycles",
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("summary:"))
+        .expect("summary line");
+    println!("item13 --cycles 0: {summary}");
+    let cycles: u64 = summary
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("cycles="))
+        .and_then(|n| n.parse().ok())
+        .expect("cycles=");
+    assert!(cycles >= 100, "{summary}");
+    assert!(
+        !summary.contains("equity=0.00") && !summary.contains("state= "),
+        "{summary}"
+    );
+}
+
+#[test]
+fn item13_a_clean_exit_leaves_trades_db_complete_and_backup_copies_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = run(dir.path(), 12, &[]);
+    let data = dir.path().join("data");
+    let wal = data.join("trades.db-wal");
+    assert!(
+        !wal.exists() || std::fs::metadata(&wal).expect("wal").len() == 0,
+        "the WAL was checkpointed at exit"
+    );
+    // trades.db alone holds every cycle.
+    let alone = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(alone.path().join("data")).expect("dir");
+    std::fs::copy(data.join("trades.db"), alone.path().join("data/trades.db")).expect("copy");
+    assert_eq!(db(alone.path()).int("SELECT count(*) AS n FROM cycles"), 12);
+    // backup --to writes a consistent copy, and refuses to overwrite.
+    let to = dir.path().join("copy.db");
+    let args = [
+        "--config",
+        cfg.to_str().expect("path"),
+        "backup",
+        "--to",
+        to.to_str().expect("path"),
+    ];
+    let out = alphahive(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = rusqlite_free::Db(to.clone());
+    assert_eq!(copy.int("SELECT count(*) AS n FROM cycles"), 12);
+    assert_eq!(
+        copy.int("SELECT count(*) AS n FROM fills"),
+        db(dir.path()).int("SELECT count(*) AS n FROM fills")
+    );
+    let again = alphahive(&args);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+}
+
+#[test]
+fn item13_a_closed_stdout_ends_quietly() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_alphahive"))
+        .args(["skill", "--list"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

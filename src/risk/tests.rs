@@ -230,7 +230,11 @@ fn every_check_denies_with_its_code() {
         },
         TestCase {
             name: "total exposure",
-            tweak: |s| s.account.positions = vec![position("9800")],
+            tweak: |s| {
+                let mut other = position("9800");
+                other.underlying = "AMD".into();
+                s.account.positions = vec![other];
+            },
             expected: Err("MAX_TOTAL_EXPOSURE"),
         },
         TestCase {

@@ -191,3 +191,28 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         "non-string panic payload".to_string()
     }
 }
+
+/// Writes a consistent copy of the store at `db` to `to` with `VACUUM INTO` (a read
+/// transaction: safe while a runtime writes). `to` must not exist; `db` must.
+pub fn backup(db: &Path, to: &Path) -> Result<(), StoreError> {
+    use diesel::prelude::*;
+    let fail = |message: String| StoreError::Open {
+        path: db.to_path_buf(),
+        message,
+    };
+    if !db.is_file() {
+        return Err(fail("no store here: check runtime.data_dir".into()));
+    }
+    if to.exists() {
+        return Err(fail(format!(
+            "the backup target {} exists; choose a new file",
+            to.display()
+        )));
+    }
+    let mut conn = pool::connect(db)?;
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(to.to_string_lossy().to_string())
+        .execute(&mut conn)
+        .map_err(|e| fail(format!("backup to {} failed: {e}", to.display())))?;
+    Ok(())
+}
