@@ -21,4 +21,6 @@ pub mod safety;
 pub mod skills;
 pub mod store;
 pub mod swarm;
+#[cfg(feature = "test-faults")]
+pub mod test_faults;
 pub mod watchdog;

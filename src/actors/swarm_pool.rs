@@ -6,7 +6,7 @@
 
 use super::messages::*;
 use super::metrics::ActorStats;
-use super::supervision::{InjectPanic, Ping, Supervised};
+use super::supervision::{Ping, Supervised};
 pub use crate::llm::budget::{add_spend, Budget, RunSpend};
 use crate::llm::client::{request_sha256, CallRecord, LlmClient, LlmRequest};
 use crate::market::MarketSnapshot;
@@ -364,11 +364,4 @@ impl Handler<Ping> for SwarmPool {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
-impl Handler<InjectPanic> for SwarmPool {
-    type Result = ();
-    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
-        panic!("injected fault: SwarmPool");
-    }
-}
-
-crate::enveloped!(SwarmPool: ConsultSwarm, Ping, InjectPanic);
+crate::enveloped!(SwarmPool: ConsultSwarm, Ping);
