@@ -13,6 +13,7 @@ pub mod llm;
 pub mod market;
 pub mod orders;
 pub mod policy;
+pub mod process_identity;
 pub mod replay;
 pub mod report;
 pub mod risk;

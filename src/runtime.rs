@@ -182,6 +182,9 @@ pub async fn start_with(
             },
         );
     let params = PaperParams::from_config(&config.broker);
+    // Recorded so the kill switch and the watchdog can verify whom they signal.
+    let identity = crate::process_identity::ProcessIdentity::current()
+        .context("cannot read this process's identity from /proc")?;
     let reconcile = {
         let params = params.clone();
         store
@@ -189,7 +192,7 @@ pub async fn start_with(
                 let aborted = models::abort_running_cycles(c)?;
                 paper::ensure_account(c, &params)?;
                 let report = paper::reconcile(c)?;
-                models::set_state(c, PID_KEY, &std::process::id().to_string())?;
+                models::set_state(c, PID_KEY, &identity.record())?;
                 if aborted > 0 || !report.canceled.is_empty() || !report.filled.is_empty() {
                     let detail = format!(
                         "aborted_cycles={aborted} canceled={} filled={}",
@@ -339,6 +342,7 @@ pub async fn start_with(
         });
         WatchdogLink::start(
             config.watchdog.effective_socket(),
+            config.watchdog.heartbeat_timeout(),
             Arc::new(move |alive| {
                 let risk = risk.clone();
                 Box::pin(async move {
