@@ -15,6 +15,7 @@ pub mod market;
 pub mod orders;
 pub mod policy;
 pub mod pricing;
+pub mod process_identity;
 pub mod replay;
 pub mod report;
 pub mod risk;
@@ -23,4 +24,6 @@ pub mod safety;
 pub mod skills;
 pub mod store;
 pub mod swarm;
+#[cfg(feature = "test-faults")]
+pub mod test_faults;
 pub mod watchdog;

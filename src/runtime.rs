@@ -9,7 +9,6 @@ use crate::actors::monitor::Heartbeat;
 use crate::actors::monitor::{Monitor, Pinger};
 use crate::actors::recorder::Recorder;
 use crate::actors::risk_gate::{RiskGate, REASON_KEY, STATE_KEY};
-use crate::actors::supervision::InjectWedge;
 use crate::actors::supervision::{supervise, Handle, Ping, RestartPolicy, SupervisionContext};
 use crate::actors::swarm_pool::{Answerer, SwarmPool, SwarmSetup};
 use crate::broker::paper::{self, PaperParams};
@@ -201,6 +200,9 @@ pub async fn start_with(
             },
         );
     let params = PaperParams::from_config(&config.broker);
+    // Recorded so the kill switch and the watchdog can verify whom they signal.
+    let identity = crate::process_identity::ProcessIdentity::current()
+        .context("cannot read this process's identity from /proc")?;
     let reconcile = {
         let params = params.clone();
         store
@@ -208,7 +210,7 @@ pub async fn start_with(
                 let aborted = models::abort_running_cycles(c)?;
                 paper::ensure_account(c, &params)?;
                 let report = paper::reconcile(c)?;
-                models::set_state(c, PID_KEY, &std::process::id().to_string())?;
+                models::set_state(c, PID_KEY, &identity.record())?;
                 if aborted > 0 || !report.canceled.is_empty() || !report.filled.is_empty() {
                     let detail = format!(
                         "aborted_cycles={aborted} canceled={} filled={}",
@@ -358,6 +360,7 @@ pub async fn start_with(
         });
         WatchdogLink::start(
             config.watchdog.effective_socket(),
+            config.watchdog.heartbeat_timeout(),
             Arc::new(move |alive| {
                 let risk = risk.clone();
                 Box::pin(async move {
@@ -536,7 +539,8 @@ pub async fn drive(
     let started = Instant::now();
     let mut sum = RunSummary::default();
     let mut last_summary: Option<CycleSummary> = None;
-    let fault = TestFault::from_env();
+    #[cfg(feature = "test-faults")]
+    let fault = crate::test_faults::TestFault::from_env();
     let mut seq: u32 = 0;
     while limit.is_none_or(|n| u64::from(seq) < n) {
         if stop.load(Ordering::SeqCst) {
@@ -575,14 +579,9 @@ pub async fn drive(
                 tracing::error!(target: "alphahive::runtime", seq, error = %e, "cycle lost with its actor; going on");
             }
         }
+        #[cfg(feature = "test-faults")]
         if let Some(f) = &fault {
-            if f.after_cycle == seq {
-                tracing::warn!(target: "alphahive::runtime", actor = %f.actor, "test fault: wedging an actor");
-                let risk = rt.risk.clone();
-                actix_rt::spawn(async move {
-                    let _ = risk.send(InjectWedge).await;
-                });
-            }
+            f.after_cycle(seq, &rt.risk);
         }
         if let Ok(detail) = rt.escalations.try_recv() {
             escalate(&rt.store, &detail).await;
@@ -674,33 +673,5 @@ async fn escalate(store: &Store, detail: &str) {
         .await;
     if let Err(e) = r {
         tracing::error!(target: "alphahive::runtime", error = %e, "cannot record the halt");
-    }
-}
-
-/// Test-only fault hook for process tests: `ALPHAHIVE_TEST_FAULT=wedge:RiskGate:N` wedges the
-/// risk gate's thread after cycle N, so a live process has an unresponsive actor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TestFault {
-    /// The actor to wedge (only `RiskGate` is supported).
-    pub actor: String,
-    /// After this cycle.
-    pub after_cycle: u32,
-}
-
-impl TestFault {
-    /// Reads the hook from the environment; malformed values are ignored with a warning.
-    pub fn from_env() -> Option<TestFault> {
-        let v = std::env::var("ALPHAHIVE_TEST_FAULT").ok()?;
-        let parsed = match v.split(':').collect::<Vec<_>>().as_slice() {
-            ["wedge", actor @ "RiskGate", n] => n.parse().ok().map(|after_cycle| TestFault {
-                actor: actor.to_string(),
-                after_cycle,
-            }),
-            _ => None,
-        };
-        if parsed.is_none() {
-            tracing::warn!(target: "alphahive::runtime", value = %v, "ALPHAHIVE_TEST_FAULT ignored: expected wedge:RiskGate:N");
-        }
-        parsed
     }
 }

@@ -4,12 +4,14 @@
 use crate::actors::risk_gate::{BREAKER_KEY, REASON_KEY, STATE_KEY};
 use crate::broker::paper::{self, PaperParams};
 use crate::config::Config;
+use crate::process_identity::{Liveness, ProcessIdentity};
 use crate::store::models::{self, NewSafetyEvent};
 use crate::store::{Store, StoreError};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
-/// runtime_state key holding the pid of the running runtime.
+/// runtime_state key holding the running runtime's [`ProcessIdentity`] record (pid, start
+/// time, executable).
 pub const PID_KEY: &str = "runtime_pid";
 
 /// Sets the persisted breaker and records HALTED (a restarted runtime starts HALTED until
@@ -77,49 +79,84 @@ pub fn is_alive(pid: i32) -> bool {
     }
 }
 
-/// SIGKILLs `pid` and waits (up to 5 s) until it is gone. True when it is gone.
-pub fn kill_and_wait(pid: i32) -> bool {
-    if !is_alive(pid) {
-        return true;
+/// What [`kill_verified`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KillOutcome {
+    /// The process was SIGKILLed and is gone.
+    Killed,
+    /// It had already exited: nothing was signalled.
+    AlreadyGone,
+    /// Its pid belongs to another process now (or cannot be verified): nothing was signalled.
+    Stale(String),
+    /// It was SIGKILLed and is still there after 5 s.
+    Survived,
+}
+
+/// SIGKILLs the recorded process only after verifying pid, start time and executable, then
+/// waits (up to 5 s) until it is gone.
+pub fn kill_verified(id: &ProcessIdentity) -> KillOutcome {
+    match id.liveness() {
+        Liveness::Running => {}
+        Liveness::Gone => return KillOutcome::AlreadyGone,
+        Liveness::Stale(why) => return KillOutcome::Stale(why),
     }
     let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
+        nix::unistd::Pid::from_raw(id.pid),
         nix::sys::signal::Signal::SIGKILL,
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while std::time::Instant::now() < deadline {
-        if !is_alive(pid) {
-            return true;
+        if id.liveness() != Liveness::Running {
+            return KillOutcome::Killed;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    false
+    KillOutcome::Survived
 }
 
-/// `alphahive kill-switch`: stop a running runtime (SIGKILL), then halt and flatten through
-/// the store's paper book.
+/// Stops the runtime recorded under [`PID_KEY`] (see [`kill_verified`]); returns what to say
+/// about it. A record that does not verify is reported as stale and never signalled.
+fn stop_recorded_runtime(record: Option<String>) -> anyhow::Result<String> {
+    let Some(record) = record else {
+        return Ok(String::new());
+    };
+    let id = match ProcessIdentity::parse(&record) {
+        Ok(id) => id,
+        Err(_) => {
+            return Ok(format!(
+                "stale runtime record {record:?} (no start time to verify it by) not signalled, "
+            ))
+        }
+    };
+    if id.pid == std::process::id() as i32 {
+        return Ok(String::new());
+    }
+    match kill_verified(&id) {
+        KillOutcome::Killed => Ok(format!("runtime pid {} killed, ", id.pid)),
+        KillOutcome::AlreadyGone => Ok(format!("runtime pid {} had already exited, ", id.pid)),
+        KillOutcome::Stale(why) => {
+            tracing::warn!(target: "alphahive::safety", pid = id.pid, %why, "stale runtime pid: not signalled");
+            Ok(format!("stale pid {} not signalled ({why}), ", id.pid))
+        }
+        KillOutcome::Survived => anyhow::bail!(
+            "kill-switch: runtime pid {} did not die after SIGKILL; nothing flattened",
+            id.pid
+        ),
+    }
+}
+
+/// `alphahive kill-switch`: stop a running runtime (SIGKILL, after verifying it is the
+/// recorded one), then halt and flatten through the store's paper book.
 pub fn kill_switch(cfg: &Config, reason: &str) -> anyhow::Result<i32> {
     let store = Store::open(&cfg.runtime.data_dir)?;
     let params = PaperParams::from_config(&cfg.broker);
     // A running runtime is stopped first, so nothing trades while the book is flattened.
-    let pid = store
-        .call_blocking(|c| models::get_state(c, PID_KEY))?
-        .and_then(|p| p.parse::<i32>().ok())
-        .filter(|p| *p != std::process::id() as i32 && is_alive(*p));
-    if let Some(pid) = pid {
-        if !kill_and_wait(pid) {
-            anyhow::bail!(
-                "kill-switch: runtime pid {pid} did not die after SIGKILL; nothing flattened"
-            );
-        }
-    }
+    let record = store.call_blocking(|c| models::get_state(c, PID_KEY))?;
+    let killed = stop_recorded_runtime(record)?;
     let reason = reason.to_string();
     let n = store.call_blocking(move |c| {
         halt_and_flatten(c, &params, "KILL_SWITCH", "kill-switch", &reason)
     })?;
-    let killed = pid
-        .map(|p| format!("runtime pid {p} killed, "))
-        .unwrap_or_default();
     crate::say!(
         "kill switch: {killed}trading HALTED, {n} position(s) flattened; run reset-breaker --reason TEXT to trade again"
     );

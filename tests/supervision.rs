@@ -1,6 +1,9 @@
 //! Supervision: a panic in any actor's handler restarts it from its factory, its state
 //! reloaded from the store; too many restarts halt trading and end the run with an error.
 
+#[cfg(not(feature = "test-faults"))]
+compile_error!("tests/supervision.rs needs the test fault hooks: run `cargo test --all-targets --features test-faults`");
+
 mod common;
 
 use alphahive::actors::messages::{GetAccount, GetRiskStatus};

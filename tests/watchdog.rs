@@ -1,5 +1,8 @@
 //! The external watchdog with real processes: freeze, vanish, wedge, drawdown, kill switch.
 
+#[cfg(not(feature = "test-faults"))]
+compile_error!("tests/watchdog.rs needs the test fault hooks: run `cargo test --all-targets --features test-faults`");
+
 mod common;
 
 use common::*;

@@ -2,7 +2,7 @@
 
 use super::messages::*;
 use super::metrics::ActorStats;
-use super::supervision::{InjectPanic, Ping, Supervised};
+use super::supervision::{Ping, Supervised};
 use crate::broker::{paper, AccountView, Execution};
 use crate::market::MarketData;
 use crate::orders::OrderEvent;
@@ -137,11 +137,4 @@ impl Handler<Ping> for Broker {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
-impl Handler<InjectPanic> for Broker {
-    type Result = ();
-    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
-        panic!("injected fault: Broker");
-    }
-}
-
-crate::enveloped!(Broker: MarkToMarket, GetAccount, Execute, Ping, InjectPanic);
+crate::enveloped!(Broker: MarkToMarket, GetAccount, Execute, Ping);

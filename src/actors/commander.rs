@@ -6,7 +6,7 @@ use super::messages::*;
 use super::metrics::ActorStats;
 use super::recorder::Recorder;
 use super::risk_gate::RiskGate;
-use super::supervision::{Handle, InjectPanic, Ping, Supervised};
+use super::supervision::{Handle, Ping, Supervised};
 use super::swarm_pool::SwarmPool;
 use crate::market::{MarketData, MarketSnapshot};
 use crate::policy::{self, PolicyParams};
@@ -367,11 +367,4 @@ impl Handler<Ping> for Commander {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
-impl Handler<InjectPanic> for Commander {
-    type Result = ();
-    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
-        panic!("injected fault: Commander");
-    }
-}
-
-crate::enveloped!(Commander: RunCycle, Ping, InjectPanic);
+crate::enveloped!(Commander: RunCycle, Ping);

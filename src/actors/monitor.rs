@@ -3,7 +3,7 @@
 
 use super::messages::FlushMetrics;
 use super::metrics::{log_report, ActorStats, MetricsReport};
-use super::supervision::{InjectPanic, Ping, Supervised};
+use super::supervision::{Ping, Supervised};
 use crate::watchdog::link::WatchdogLink;
 use crate::watchdog::protocol::{ActorBeat, Frame};
 use actix::prelude::*;
@@ -160,11 +160,4 @@ impl Handler<Ping> for Monitor {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
-impl Handler<InjectPanic> for Monitor {
-    type Result = ();
-    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
-        panic!("injected fault: Monitor");
-    }
-}
-
-crate::enveloped!(Monitor: FlushMetrics, Ping, InjectPanic);
+crate::enveloped!(Monitor: FlushMetrics, Ping);

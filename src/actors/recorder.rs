@@ -2,7 +2,7 @@
 
 use super::messages::*;
 use super::metrics::ActorStats;
-use super::supervision::{InjectPanic, Ping, Supervised};
+use super::supervision::{Ping, Supervised};
 use crate::store::models::{self, NewCycle};
 use crate::store::schema::{llm_calls, signals};
 use crate::store::{snapshots, Store};
@@ -123,11 +123,4 @@ impl Handler<Ping> for Recorder {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
-impl Handler<InjectPanic> for Recorder {
-    type Result = ();
-    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
-        panic!("injected fault: Recorder");
-    }
-}
-
-crate::enveloped!(Recorder: StartCycle, RecordSignals, RecordSafetyEvent, FinishCycle, Ping, InjectPanic);
+crate::enveloped!(Recorder: StartCycle, RecordSignals, RecordSafetyEvent, FinishCycle, Ping);

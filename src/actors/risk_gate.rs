@@ -4,7 +4,7 @@
 use super::broker::Broker;
 use super::messages::*;
 use super::metrics::ActorStats;
-use super::supervision::{Handle, InjectPanic, InjectWedge, Ping, Supervised};
+use super::supervision::{Handle, Ping, Supervised};
 use crate::orders::{OrderEvent, OrderRequest, OrderStatus};
 use crate::risk::{DenyReason, RiskEngine, RiskLimits, RiskState, StateChange, TradingState};
 use crate::store::models::{self, NewOrder, NewSafetyEvent};
@@ -409,22 +409,7 @@ impl Handler<Ping> for RiskGate {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
-impl Handler<InjectWedge> for RiskGate {
-    type Result = ();
-    fn handle(&mut self, _: InjectWedge, _: &mut Context<Self>) {
-        tracing::warn!(target: "alphahive::risk", "injected fault: RiskGate wedges its thread");
-        std::thread::sleep(std::time::Duration::from_secs(3600));
-    }
-}
-
-impl Handler<InjectPanic> for RiskGate {
-    type Result = ();
-    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
-        panic!("injected fault: RiskGate");
-    }
-}
-
-crate::enveloped!(RiskGate: ProposeOrder, PositionsClosed, GetRiskStatus, RollTradingDay, WatchdogStatus, Ping, InjectPanic, InjectWedge);
+crate::enveloped!(RiskGate: ProposeOrder, PositionsClosed, GetRiskStatus, RollTradingDay, WatchdogStatus, Ping);
 
 #[cfg(test)]
 mod tests {

@@ -62,15 +62,9 @@ macro_rules! enveloped {
     };
 }
 
-/// Test hook: the actor panics in its handler.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct InjectPanic;
-
-/// Test hook: the actor blocks its thread (a wedged actor in a live process).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct InjectWedge;
+/// The fault hooks for tests (only with the `test-faults` feature).
+#[cfg(feature = "test-faults")]
+pub use crate::test_faults::{InjectPanic, InjectWedge};
 
 /// Liveness probe: the actor answers from its own mailbox.
 #[derive(Debug, Clone, Message)]

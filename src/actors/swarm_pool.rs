@@ -6,7 +6,7 @@
 
 use super::messages::*;
 use super::metrics::ActorStats;
-use super::supervision::{InjectPanic, Ping, Supervised};
+use super::supervision::{Ping, Supervised};
 use crate::llm::budget::Budgeted;
 pub use crate::llm::budget::{Budget, RunSpend};
 use crate::llm::client::{request_sha256, CallRecord, LlmClient, LlmRequest};
@@ -394,11 +394,4 @@ impl Handler<Ping> for SwarmPool {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
-impl Handler<InjectPanic> for SwarmPool {
-    type Result = ();
-    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
-        panic!("injected fault: SwarmPool");
-    }
-}
-
-crate::enveloped!(SwarmPool: ConsultSwarm, Ping, InjectPanic);
+crate::enveloped!(SwarmPool: ConsultSwarm, Ping);

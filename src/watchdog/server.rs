@@ -8,12 +8,17 @@
 //! - goodbye → exit.
 //!
 //! Every trip persists the breaker, so a restarted runtime starts HALTED.
+//!
+//! The runtime watched is the one recorded in the store; only its connections count, and it
+//! is killed only after its pid, start time and executable are verified (see
+//! [`super::conn`]).
 
-use super::peer::check_peer;
+use super::conn::{serve, Event, RecordedRuntime, Serving};
 use super::protocol::Frame;
 use crate::broker::paper::PaperParams;
 use crate::config::{BrokerKind, Config, OnRuntimeExit};
-use crate::safety::{halt, halt_and_flatten, is_alive, kill_and_wait};
+use crate::process_identity::{Liveness, ProcessIdentity};
+use crate::safety::{halt, halt_and_flatten, kill_verified, KillOutcome};
 use crate::store::models::{self, dec, NewSafetyEvent};
 use crate::store::schema::account_snapshots;
 use crate::store::{pool, StoreError};
@@ -22,16 +27,10 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use rust_decimal::Decimal;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt;
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixListener;
 use tokio::sync::mpsc;
-
-enum Event {
-    Connected(u32),
-    Frame(Frame),
-    Closed(Option<u32>),
-}
 
 /// What the watchdog decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,8 +46,8 @@ pub enum Verdict {
 /// The watchdog's view of the runtime.
 #[derive(Debug, Default)]
 pub struct Watch {
-    /// Runtime pid, once a heartbeat named it.
-    pub pid: Option<u32>,
+    /// The runtime, once a heartbeat came from its connection.
+    pub runtime: Option<ProcessIdentity>,
     /// When the last heartbeat arrived.
     pub last_beat: Option<Instant>,
     /// The last heartbeat.
@@ -57,11 +56,17 @@ pub struct Watch {
 
 impl Watch {
     /// Decides on liveness at `now` (drawdown is checked separately).
-    pub fn check(&self, now: Instant, timeout: Duration, alive: impl Fn(u32) -> bool) -> Verdict {
-        let (Some(pid), Some(last)) = (self.pid, self.last_beat) else {
+    pub fn check(
+        &self,
+        now: Instant,
+        timeout: Duration,
+        alive: impl Fn(&ProcessIdentity) -> bool,
+    ) -> Verdict {
+        let (Some(runtime), Some(last)) = (&self.runtime, self.last_beat) else {
             return Verdict::Healthy;
         };
-        if !alive(pid) {
+        let pid = runtime.pid;
+        if !alive(runtime) {
             return Verdict::Vanished(format!("runtime pid={pid} exited without a goodbye"));
         }
         let since = now.duration_since(last);
@@ -147,45 +152,28 @@ fn bind(socket: &std::path::Path) -> anyhow::Result<Option<UnixListener>> {
     Ok(Some(listener))
 }
 
-async fn serve(stream: UnixStream, tx: mpsc::UnboundedSender<Event>) {
-    match check_peer(&stream) {
-        Ok(pid) => {
-            let _ = tx.send(Event::Connected(pid as u32));
-        }
-        Err(e) => {
-            tracing::warn!(target: "alphahive::watchdog", error = %e, "connection refused");
-            return;
-        }
-    }
-    let mut lines = tokio::io::BufReader::new(stream).lines();
-    let mut pid = None;
-    while let Ok(Some(line)) = lines.next_line().await {
-        match serde_json::from_str::<Frame>(&line) {
-            Ok(f) => {
-                pid = Some(f.pid());
-                let _ = tx.send(Event::Frame(f));
-            }
-            Err(e) => {
-                tracing::warn!(target: "alphahive::watchdog", error = %e, "bad frame ignored")
-            }
-        }
-    }
-    let _ = tx.send(Event::Closed(pid));
-}
-
 /// Acts on a trip: SIGKILL the runtime, then halt and flatten (or only halt) through the
 /// watchdog's own store connection.
 fn act(
     cfg: &Config,
-    pid: Option<u32>,
+    runtime: Option<&ProcessIdentity>,
     event_type: &str,
     detail: &str,
     flatten: bool,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    if let Some(pid) = pid {
-        if !kill_and_wait(pid as i32) {
-            tracing::error!(target: "alphahive::watchdog", pid, "runtime survived SIGKILL");
+    if let Some(id) = runtime {
+        match kill_verified(id) {
+            KillOutcome::Killed => {}
+            KillOutcome::AlreadyGone => {
+                tracing::warn!(target: "alphahive::watchdog", pid = id.pid, "runtime already gone")
+            }
+            KillOutcome::Stale(why) => {
+                tracing::error!(target: "alphahive::watchdog", pid = id.pid, %why, "stale runtime pid: not signalled")
+            }
+            KillOutcome::Survived => {
+                tracing::error!(target: "alphahive::watchdog", pid = id.pid, "runtime survived SIGKILL")
+            }
         }
     }
     let mut conn = pool::connect(&cfg.runtime.data_dir.join("trades.db"))?;
@@ -224,35 +212,37 @@ pub fn run(cfg: &Config) -> anyhow::Result<i32> {
         };
         tracing::info!(target: "alphahive::watchdog", socket = %cfg.watchdog.effective_socket().display(), pid = std::process::id(), "watchdog listening");
         let (tx, mut rx) = mpsc::unbounded_channel();
+        let db_path = cfg.runtime.data_dir.join("trades.db");
+        let serving = Serving::new(RecordedRuntime::new(db_path.clone()));
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, tx.clone()));
+                tokio::spawn(serve(stream, Arc::clone(&serving), tx.clone()));
             }
         });
         let timeout = cfg.watchdog.heartbeat_timeout();
         let mut tick = tokio::time::interval(cfg.watchdog.check_interval());
+        let mut last_tick = Instant::now();
         let mut watch = Watch::default();
-        let db_path = cfg.runtime.data_dir.join("trades.db");
         let socket = cfg.watchdog.effective_socket();
+        let running = |id: &ProcessIdentity| id.liveness() == Liveness::Running;
         let outcome = loop {
             tokio::select! {
                 ev = rx.recv() => match ev {
-                    // A connection alone (a liveness probe, a runtime that failed to start)
-                    // is not a runtime to watch: the first heartbeat names it.
-                    Some(Event::Connected(pid)) => {
-                        tracing::debug!(target: "alphahive::watchdog", pid, "peer connected");
-                    }
-                    Some(Event::Frame(Frame::Goodbye { pid })) => {
-                        tracing::info!(target: "alphahive::watchdog", pid, "runtime said goodbye; watchdog exits");
+                    Some(Event::Goodbye(id)) => {
+                        tracing::info!(target: "alphahive::watchdog", pid = id.pid, "runtime said goodbye; watchdog exits");
                         break Ok(0);
                     }
-                    Some(Event::Frame(f @ Frame::Heartbeat { .. })) => {
-                        watch.pid = Some(f.pid());
+                    // Watching starts with the runtime's first heartbeat.
+                    Some(Event::Beat(id, frame)) => {
+                        if watch.runtime.as_ref() != Some(&id) {
+                            tracing::info!(target: "alphahive::watchdog", runtime = %id, "watching the runtime");
+                        }
+                        watch.runtime = Some(id);
                         watch.last_beat = Some(Instant::now());
-                        watch.last_frame = Some(f);
+                        watch.last_frame = Some(frame);
                     }
-                    Some(Event::Closed(Some(pid))) if watch.pid == Some(pid) && !is_alive(pid as i32) => {
-                        let detail = format!("runtime pid={pid} exited without a goodbye");
+                    Some(Event::Closed(id)) if watch.runtime.as_ref() == Some(&id) && !running(&id) => {
+                        let detail = format!("runtime pid={} exited without a goodbye", id.pid);
                         let flatten = cfg.watchdog.on_runtime_exit == OnRuntimeExit::Flatten;
                         act(cfg, None, "WATCHDOG_ALERT", &detail, flatten)?;
                         break Ok(0);
@@ -261,11 +251,21 @@ pub fn run(cfg: &Config) -> anyhow::Result<i32> {
                     None => break Ok(0),
                 },
                 _ = tick.tick() => {
-                    let verdict = watch.check(Instant::now(), timeout, |p| is_alive(p as i32));
+                    let now = Instant::now();
+                    let gap = now.duration_since(last_tick);
+                    last_tick = now;
+                    // The watchdog itself was stopped (or starved) longer than the timeout: it
+                    // did not observe that time, so the runtime gets a fresh timeout to beat.
+                    if gap > timeout && watch.last_beat.is_some() {
+                        tracing::warn!(target: "alphahive::watchdog", stalled_s = gap.as_secs_f64(), "watchdog was stalled; not judging the time it did not watch");
+                        watch.last_beat = Some(now);
+                        continue;
+                    }
+                    let verdict = watch.check(now, timeout, running);
                     match verdict {
                         Verdict::Healthy => {}
                         Verdict::Frozen(detail) => {
-                            act(cfg, watch.pid, "WATCHDOG_ALERT", &detail, true)?;
+                            act(cfg, watch.runtime.as_ref(), "WATCHDOG_ALERT", &detail, true)?;
                             break Ok(0);
                         }
                         Verdict::Vanished(detail) => {
@@ -274,11 +274,11 @@ pub fn run(cfg: &Config) -> anyhow::Result<i32> {
                             break Ok(0);
                         }
                     }
-                    if watch.pid.is_some() && db_path.exists() {
+                    if watch.runtime.is_some() && db_path.exists() {
                         let breach = pool::connect(&db_path).and_then(|mut c| drawdown_breach(&mut c, cfg.risk.drawdown_circuit_breaker));
                         match breach {
                             Ok(Some(detail)) => {
-                                act(cfg, watch.pid, "CIRCUIT_BREAKER", &detail, true)?;
+                                act(cfg, watch.runtime.as_ref(), "CIRCUIT_BREAKER", &detail, true)?;
                                 break Ok(0);
                             }
                             Ok(None) => {}
@@ -314,12 +314,20 @@ mod tests {
         }
     }
 
+    fn runtime() -> Option<ProcessIdentity> {
+        Some(ProcessIdentity {
+            pid: 1,
+            start_ticks: 7,
+            exe: "/bin/alphahive".into(),
+        })
+    }
+
     #[test]
     fn liveness_decisions() {
         let t0 = Instant::now();
         let timeout = Duration::from_secs(1);
         let w = Watch {
-            pid: Some(1),
+            runtime: runtime(),
             last_beat: Some(t0),
             last_frame: Some(beat(10)),
         };
@@ -335,7 +343,7 @@ mod tests {
             Verdict::Vanished(_)
         ));
         let wedged = Watch {
-            pid: Some(1),
+            runtime: runtime(),
             last_beat: Some(t0),
             last_frame: Some(beat(1200)),
         };
