@@ -79,6 +79,8 @@ pub enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Create the store or apply its pending migrations (under the data_dir lock).
+    Migrate,
     /// Clear a persisted breaker so the runtime may trade again.
     ResetBreaker {
         /// Why it is safe to trade again.
@@ -142,6 +144,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let cfg = config::load(&cli.config)?;
             init_logging(cli.log_format);
             crate::safety::kill_switch(&cfg, reason)
+        }
+        Command::Migrate => {
+            let cfg = config::load(&cli.config)?;
+            migrate(&cfg)
         }
         Command::ResetBreaker { reason } => {
             let cfg = config::load(&cli.config)?;
@@ -211,6 +217,34 @@ async fn wait_for_signal() {
     }
 }
 
+fn migrate(cfg: &Config) -> anyhow::Result<i32> {
+    let dir = &cfg.runtime.data_dir;
+    let _lock = crate::data_dir_lock::acquire(dir)?;
+    let db = dir.join("trades.db");
+    let mut conn = crate::store::pool::connect(&db)?;
+    let n = crate::store::pool::run_migrations(&mut conn)?;
+    crate::say!(
+        "migrated: {n} migration(s) applied; store {} is up to date",
+        db.display()
+    );
+    Ok(0)
+}
+
+/// The store's state for `check`: read-only, never created.
+fn check_store(cfg: &Config) -> anyhow::Result<String> {
+    match crate::store::Store::open_read_only(&cfg.runtime.data_dir) {
+        Ok(_) => Ok(format!(
+            "store {} up to date",
+            cfg.runtime.data_dir.join("trades.db").display()
+        )),
+        Err(crate::store::StoreError::Missing(path)) => Ok(format!(
+            "no store yet at {} (`run` or `migrate` creates it)",
+            path.display()
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn check(cfg: &Config) -> anyhow::Result<i32> {
     let templates = crate::swarm::template::load_templates(&cfg.swarm.templates_dir)?;
     let instances = crate::swarm::instance::load_instances(&cfg.swarm.instances_dir)?;
@@ -234,8 +268,9 @@ fn check(cfg: &Config) -> anyhow::Result<i32> {
         crate::swarm::render::render(t, i, &sample)
             .with_context(|| format!("instance {}: template {} does not render", i.id, t.name))?;
     }
+    let store = check_store(cfg)?;
     crate::say!(
-        "ok: config valid; {} template(s), {} instance(s) render with sample data",
+        "ok: config valid; {} template(s), {} instance(s) render with sample data; {store}",
         templates.len(),
         instances.len()
     );

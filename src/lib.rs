@@ -9,6 +9,7 @@ pub mod broker;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod data_dir_lock;
 pub mod domain;
 pub mod llm;
 pub mod market;

@@ -46,7 +46,7 @@ type SignalRow = (
 
 /// Replays cycle `cycle_id`.
 pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
-    let store = Store::open(&cfg.runtime.data_dir)?;
+    let store = Store::open_read_only(&cfg.runtime.data_dir)?;
     let (row, sigs) = store.call_blocking(move |c| {
         let row: Option<(chrono::NaiveDateTime, Option<String>, Option<String>)> = cycles::table
             .find(cycle_id)

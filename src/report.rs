@@ -42,7 +42,7 @@ fn grouped(rows: Vec<(Option<String>, i64)>) -> BTreeMap<String, i64> {
 
 /// Reads the report from the store.
 pub fn read(cfg: &Config) -> anyhow::Result<Report> {
-    let store = Store::open(&cfg.runtime.data_dir)?;
+    let store = Store::open_read_only(&cfg.runtime.data_dir)?;
     Ok(store.call_blocking(|c| {
         use diesel::dsl::count_star;
         let mut r = Report {

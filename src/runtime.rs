@@ -56,6 +56,8 @@ pub struct Runtime {
     pub reconcile: paper::ReconcileReport,
     /// The heartbeat link, when the watchdog is enabled.
     pub watchdog: Option<WatchdogLink>,
+    /// The data_dir lock, held for the runtime's life.
+    pub lock: crate::data_dir_lock::DataDirLock,
 }
 
 fn pinger<A>(h: &Handle<A>) -> Pinger
@@ -166,6 +168,8 @@ pub async fn start_with(
             Some((client, records, system, timeout))
         }
     };
+    // One runtime per data_dir: refused here, before anything is written.
+    let lock = crate::data_dir_lock::acquire(&config.runtime.data_dir)?;
     let store = Store::open(&config.runtime.data_dir)?;
     match crate::store::snapshots::remove_stale_temp_files(&config.runtime.data_dir) {
         Ok(0) => {}
@@ -427,6 +431,7 @@ pub async fn start_with(
         escalations,
         reconcile,
         watchdog,
+        lock,
     })
 }
 

@@ -48,6 +48,17 @@ pub enum StoreError {
     /// The writer thread is gone (the process is shutting down).
     #[error("store writer thread is gone")]
     WriterGone,
+    /// A read-only open found no store.
+    #[error("runtime.data_dir: no store at {0} (is data_dir right? `alphahive migrate` or `run` creates it)")]
+    Missing(PathBuf),
+    /// A read-only open found a store that needs migrations.
+    #[error("store {path} needs {count} migration(s): run `alphahive migrate` (or `run`) first")]
+    NeedsMigration {
+        /// The database path.
+        path: PathBuf,
+        /// How many are pending.
+        count: usize,
+    },
 }
 
 type Job = Box<dyn FnOnce(&mut SqliteConnection) + Send>;
@@ -79,11 +90,39 @@ impl Store {
         let db_path = data_dir.join("trades.db");
         let mut conn = pool::connect(&db_path)?;
         pool::run_migrations(&mut conn)?;
+        Self::serve(conn, db_path, data_dir, false)
+    }
+
+    /// Opens an existing, fully migrated `<data_dir>/trades.db` read-only, for `report`,
+    /// `replay` and `check`: a missing store is [`StoreError::Missing`] (nothing is created),
+    /// one that needs migrations is [`StoreError::NeedsMigration`].
+    pub fn open_read_only(data_dir: &Path) -> Result<Store, StoreError> {
+        let db_path = data_dir.join("trades.db");
+        if !db_path.is_file() {
+            return Err(StoreError::Missing(db_path));
+        }
+        let mut conn = pool::connect_read_only(&db_path)?;
+        let pending = pool::pending_migrations(&mut conn)?;
+        if !pending.is_empty() {
+            return Err(StoreError::NeedsMigration {
+                path: db_path,
+                count: pending.len(),
+            });
+        }
+        Self::serve(conn, db_path, data_dir, true)
+    }
+
+    fn serve(
+        conn: SqliteConnection,
+        db_path: PathBuf,
+        data_dir: &Path,
+        read_only: bool,
+    ) -> Result<Store, StoreError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let path = db_path.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, &path, rx))
+            .spawn(move || writer_loop(conn, &path, read_only, rx))
             .map_err(|e| StoreError::Open {
                 path: db_path.clone(),
                 message: format!("cannot start writer thread: {e}"),
@@ -164,13 +203,18 @@ fn panic_note() -> String {
     "see the log line `store job panicked` for the message".to_string()
 }
 
-fn writer_loop(mut conn: SqliteConnection, path: &Path, rx: mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: SqliteConnection, path: &Path, read_only: bool, rx: mpsc::Receiver<Job>) {
     while let Ok(job) = rx.recv() {
         let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
         if let Err(panic) = outcome {
             let message = panic_message(&panic);
             tracing::error!(target: "alphahive::store", %message, "store job panicked; reopening the connection");
-            match pool::connect(path) {
+            let fresh = if read_only {
+                pool::connect_read_only(path)
+            } else {
+                pool::connect(path)
+            };
+            match fresh {
                 Ok(fresh) => conn = fresh,
                 Err(e) => {
                     tracing::error!(target: "alphahive::store", error = %e, "cannot reopen the store; the writer stops");

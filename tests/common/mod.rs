@@ -124,6 +124,11 @@ pub mod rusqlite_free {
             c
         }
 
+        /// Runs statements (test set-up).
+        pub fn exec(&self, sql: &str) {
+            self.conn().batch_execute(sql).expect(sql);
+        }
+
         /// A single integer (alias the column `n`).
         pub fn int(&self, sql: &str) -> i64 {
             diesel::sql_query(sql)
