@@ -32,6 +32,10 @@ pub struct Report {
     pub positions_value: Option<String>,
     /// Market time of the oldest of the open positions' last marks.
     pub marked_at: Option<String>,
+    /// The trading state: the strictest hold's level (ACTIVE with none).
+    pub trading_state: String,
+    /// Every hold: cause, level, since (market time), clears_on, detail.
+    pub holds: Vec<crate::risk::Hold>,
 }
 
 fn grouped(rows: Vec<(Option<String>, i64)>) -> BTreeMap<String, i64> {
@@ -84,6 +88,9 @@ pub fn read(cfg: &Config) -> anyhow::Result<Report> {
             ),
             ..Default::default()
         };
+        let holds = crate::store::holds::load(c)?;
+        r.trading_state = holds.state().to_string();
+        r.holds = holds.list();
         // The account as it is now, not the last cycle's row: after a flatten that row still
         // shows the positions the flatten closed.
         let cash: Option<String> = crate::store::schema::paper_account::table
@@ -135,6 +142,17 @@ pub fn print(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             r.positions_value.as_deref().unwrap_or("-")
         );
         crate::say!("marked at:     {}", r.marked_at.as_deref().unwrap_or("-"));
+        crate::say!("trading state: {}", r.trading_state);
+        for h in &r.holds {
+            crate::say!(
+                "hold:          {} {} since {} until {} ({})",
+                h.cause,
+                h.level,
+                h.since,
+                h.clears_on,
+                h.detail
+            );
+        }
     }
     Ok(0)
 }

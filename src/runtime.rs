@@ -8,7 +8,7 @@ use crate::actors::messages::{GetRiskStatus, WatchdogStatus};
 use crate::actors::monitor::Heartbeat;
 use crate::actors::monitor::{Monitor, Pinger};
 use crate::actors::recorder::Recorder;
-use crate::actors::risk_gate::{RiskGate, REASON_KEY, STATE_KEY};
+use crate::actors::risk_gate::RiskGate;
 use crate::actors::supervision::{supervise, Handle, Ping, RestartPolicy, SupervisionContext};
 use crate::actors::swarm_pool::{Answerer, SwarmPool, SwarmSetup};
 use crate::broker::paper::{self, PaperParams};
@@ -629,8 +629,7 @@ pub async fn drive(
                                 * rust_decimal::Decimal::from(p.quantity)
                         })
                         .sum();
-                    let state = models::get_state(c, crate::actors::risk_gate::STATE_KEY)?
-                        .unwrap_or_else(|| "ACTIVE".into());
+                    let state = crate::store::holds::load(c)?.state().to_string();
                     Ok((cash + value, state))
                 })
                 .await?;
@@ -662,18 +661,11 @@ async fn escalate(store: &Store, detail: &str) {
     let detail = detail.to_string();
     let r = store
         .call(move |c| {
-            let from = models::get_state(c, STATE_KEY)?.unwrap_or_else(|| "ACTIVE".into());
-            models::set_state(c, STATE_KEY, "HALTED")?;
-            models::set_state(c, REASON_KEY, &format!("supervision escalated: {detail}"))?;
-            models::insert_safety_event(
-                c,
-                &NewSafetyEvent::new(
-                    "TRADING_STATE_CHANGED",
-                    "critical",
-                    Some("runtime"),
-                    format!("from={from} to=HALTED reason=supervision escalated: {detail}"),
-                ),
-            )
+            let since = models::last_market_ts(c)?.unwrap_or_else(models::now);
+            let hold =
+                crate::risk::Hold::new(crate::risk::HoldCause::SupervisionEscalated, detail, since);
+            crate::store::holds::record(c, &crate::risk::HoldEvent::Place(hold), "runtime")
+                .map(|_| ())
         })
         .await;
     if let Err(e) = r {

@@ -1,40 +1,42 @@
 //! The privileged, recorded safety paths that work without the runtime: halting with a
 //! persisted breaker, flattening the paper book, the kill switch, and resetting the breaker.
 
-use crate::actors::risk_gate::{BREAKER_KEY, REASON_KEY, STATE_KEY};
 use crate::broker::paper::{self, PaperParams};
 use crate::config::Config;
 use crate::process_identity::{Liveness, ProcessIdentity};
+use crate::risk::holds::{Hold, HoldCause, HoldEvent, Holds};
 use crate::store::models::{self, NewSafetyEvent};
 use crate::store::{Store, StoreError};
-use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
 /// runtime_state key holding the running runtime's [`ProcessIdentity`] record (pid, start
 /// time, executable).
 pub const PID_KEY: &str = "runtime_pid";
 
-/// Sets the persisted breaker and records HALTED (a restarted runtime starts HALTED until
-/// `alphahive reset-breaker`).
+/// Places a HALTED hold of the cause `event_type` names (KILL_SWITCH, WATCHDOG_ALERT,
+/// CIRCUIT_BREAKER; anything else is a BREAKER hold), persisted with its events: a restarted
+/// runtime starts HALTED, and a running gate follows it, until `alphahive reset-breaker`.
 pub fn halt(
     conn: &mut SqliteConnection,
     event_type: &str,
     actor: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let from = models::get_state(conn, STATE_KEY)?.unwrap_or_else(|| "ACTIVE".into());
-    models::set_state(conn, BREAKER_KEY, &format!("{event_type}: {reason}"))?;
-    models::set_state(conn, STATE_KEY, "HALTED")?;
-    models::set_state(conn, REASON_KEY, &format!("{event_type}: {reason}"))?;
-    models::insert_safety_event(
+    let cause = HoldCause::parse(event_type)
+        .filter(|c| c.level() == crate::risk::TradingState::Halted)
+        .unwrap_or(HoldCause::Breaker);
+    let detail = if cause == HoldCause::Breaker {
+        format!("{event_type}: {reason}")
+    } else {
+        reason.to_string()
+    };
+    let since = models::last_market_ts(conn)?.unwrap_or_else(models::now);
+    crate::store::holds::record(
         conn,
-        &NewSafetyEvent::new(
-            "TRADING_STATE_CHANGED",
-            "critical",
-            Some(actor),
-            format!("from={from} to=HALTED reason={event_type}: {reason}"),
-        ),
-    )
+        &HoldEvent::Place(Hold::new(cause, detail, since)),
+        actor,
+    )?;
+    Ok(())
 }
 
 /// Halts (see [`halt`]), flattens every paper position at its last mark, and records
@@ -170,36 +172,51 @@ pub fn reset_breaker(cfg: &Config, reason: &str) -> anyhow::Result<i32> {
     }
     let store = Store::open(&cfg.runtime.data_dir)?;
     let reason = reason.to_string();
-    store.call_blocking(move |c| {
-        let from = models::get_state(c, STATE_KEY)?.unwrap_or_else(|| "ACTIVE".into());
-        let breaker = models::get_state(c, BREAKER_KEY)?;
-        diesel::delete(crate::store::schema::runtime_state::table.find(BREAKER_KEY)).execute(c)?;
-        models::set_state(c, STATE_KEY, "ACTIVE")?;
-        models::set_state(c, REASON_KEY, &format!("breaker reset: {reason}"))?;
-        // Losses before the reset are reviewed: they no longer count toward the streak.
-        crate::actors::risk_gate::restart_loss_streak(c)?;
-        models::insert_safety_event(
-            c,
-            &NewSafetyEvent::new(
-                "BREAKER_RESET",
-                "warning",
-                Some("operator"),
-                format!("breaker={breaker:?} reason={reason:?}"),
-            ),
-        )?;
-        models::insert_safety_event(
-            c,
-            &NewSafetyEvent::new(
-                "TRADING_STATE_CHANGED",
-                "warning",
-                Some("operator"),
-                format!("from={from} to=ACTIVE reason=breaker reset: {reason}"),
-            ),
-        )?;
-        Ok(())
+    let (holds, update) = store.call_blocking(move |c| {
+        c.immediate_transaction(|c| {
+            let (holds, update) = crate::store::holds::record_in(
+                c,
+                &HoldEvent::ResetBreaker {
+                    reason: reason.clone(),
+                },
+                "operator",
+            )?;
+            // Losses before the reset are reviewed: they no longer count toward the streak.
+            crate::actors::risk_gate::restart_loss_streak(c)?;
+            let cleared: Vec<&str> = update.cleared.iter().map(|h| h.cause.as_str()).collect();
+            models::insert_safety_event(
+                c,
+                &NewSafetyEvent::new(
+                    "BREAKER_RESET",
+                    "warning",
+                    Some("operator"),
+                    format!("cleared={cleared:?} reason={reason:?}"),
+                ),
+            )?;
+            Ok((holds, update))
+        })
     })?;
-    crate::say!("breaker cleared; trading ACTIVE at the next start");
+    let cleared: Vec<&str> = update.cleared.iter().map(|h| h.cause.as_str()).collect();
+    crate::say!(
+        "breaker reset: cleared {}; trading {}{}",
+        if cleared.is_empty() {
+            "no hold".to_string()
+        } else {
+            cleared.join(", ")
+        },
+        holds.state(),
+        still_held(&holds)
+    );
     Ok(0)
+}
+
+/// ` (still held by …)` when holds that reset-breaker does not clear remain.
+fn still_held(holds: &Holds) -> String {
+    if holds.is_empty() {
+        String::new()
+    } else {
+        format!(" (still held: {})", holds.reason())
+    }
 }
 
 #[cfg(test)]

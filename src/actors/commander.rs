@@ -153,7 +153,10 @@ async fn run_cycle(
     if !realized.is_empty() {
         peers
             .risk
-            .send(PositionsClosed { realized })
+            .send(PositionsClosed {
+                realized,
+                at: snapshot.ts,
+            })
             .await
             .map_err(e2s)?;
     }
@@ -291,9 +294,7 @@ impl Handler<RunCycle> for Commander {
         Box::pin(async move {
             let state = peers
                 .risk
-                .send(RollTradingDay {
-                    date: m.market_ts.date(),
-                })
+                .send(RollTradingDay { at: m.market_ts })
                 .await
                 .map_err(e2s)?;
             let cycle_id = peers

@@ -125,6 +125,8 @@ pub struct Verdict {
 pub struct PositionsClosed {
     /// Realized P&L of each.
     pub realized: Vec<Decimal>,
+    /// Market time of the closes.
+    pub at: chrono::NaiveDateTime,
 }
 
 /// Anyone → RiskGate: current state.
@@ -138,8 +140,8 @@ pub struct GetRiskStatus;
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "RiskStatus")]
 pub struct RollTradingDay {
-    /// The cycle's market date.
-    pub date: chrono::NaiveDate,
+    /// The cycle's market time (its date is the trading day).
+    pub at: chrono::NaiveDateTime,
 }
 
 /// The risk gate's counters.
@@ -155,6 +157,8 @@ pub struct RiskStatus {
     pub loss_streak: u32,
     /// The trading day of the counters.
     pub day: Option<chrono::NaiveDate>,
+    /// The holds behind the state (none when ACTIVE).
+    pub holds: Vec<crate::risk::Hold>,
 }
 
 /// Commander → Broker: settle expiries, mark the book, return the account.

@@ -6,7 +6,8 @@ use super::messages::*;
 use super::metrics::ActorStats;
 use super::supervision::{Handle, Ping, Supervised};
 use crate::orders::{OrderEvent, OrderRequest, OrderStatus};
-use crate::risk::{DenyReason, RiskEngine, RiskLimits, RiskState, StateChange, TradingState};
+use crate::risk::holds::{HoldCause, HoldEvent, Holds};
+use crate::risk::{DenyReason, RiskEngine, RiskLimits, RiskState};
 use crate::store::models::{self, NewOrder, NewSafetyEvent};
 use crate::store::schema::{orders, positions};
 use crate::store::{Store, StoreError};
@@ -17,12 +18,7 @@ use diesel::sqlite::SqliteConnection;
 use rust_decimal::Decimal;
 use std::sync::Arc;
 
-/// runtime_state key of the trading state.
-pub const STATE_KEY: &str = "trading_state";
-/// runtime_state key of the state's reason.
-pub const REASON_KEY: &str = "trading_state_reason";
-/// runtime_state key of the watchdog's persisted breaker.
-pub const BREAKER_KEY: &str = "breaker";
+pub use crate::store::holds::{BREAKER_KEY, REASON_KEY, STATE_KEY};
 /// runtime_state key set by `reset-breaker`: the market time of the last position closed
 /// before the reset; the loss streak counts only positions closed after it.
 pub const STREAK_SINCE_KEY: &str = "loss_streak_since";
@@ -52,18 +48,13 @@ impl RiskGate {
     }
 }
 
-/// Rebuilds the gate's state from the store: trading state (HALTED while a breaker is set),
-/// today's opening trades, the loss streak, and the last minute's approvals.
+/// Rebuilds the gate's state from the store: the holds (a successful load clears a
+/// STATE_UNAVAILABLE hold), today's opening trades, the loss streak, and the last minute's
+/// approvals.
 pub fn load_state(conn: &mut SqliteConnection) -> Result<RiskState, StoreError> {
     let mut st = RiskState::default();
-    if let Some(s) = models::get_state(conn, STATE_KEY)?.and_then(|s| TradingState::parse(&s)) {
-        st.trading_state = s;
-        st.state_reason = models::get_state(conn, REASON_KEY)?.unwrap_or_else(|| "restored".into());
-    }
-    if let Some(breaker) = models::get_state(conn, BREAKER_KEY)? {
-        st.trading_state = TradingState::Halted;
-        st.state_reason = format!("breaker set: {breaker}");
-    }
+    let (holds, _) = crate::store::holds::record(conn, &HoldEvent::StateLoaded, "RiskGate")?;
+    st.holds = holds;
     let last: Option<chrono::NaiveDateTime> = orders::table
         .filter(orders::status.eq_any(["APPROVED", "SUBMITTED", "FILLED"]))
         .select(diesel::dsl::max(orders::market_ts))
@@ -129,32 +120,39 @@ pub fn restart_loss_streak(conn: &mut SqliteConnection) -> Result<(), StoreError
     Ok(())
 }
 
-/// Persists state changes and records each as `TRADING_STATE_CHANGED`.
-fn persist_changes(conn: &mut SqliteConnection, changes: &[StateChange]) -> Result<(), StoreError> {
-    for ch in changes {
-        models::set_state(conn, STATE_KEY, ch.to.as_str())?;
-        models::set_state(conn, REASON_KEY, &ch.reason)?;
-        let detail = format!("from={} to={} reason={}", ch.from, ch.to, ch.reason);
-        models::insert_safety_event(
-            conn,
-            &NewSafetyEvent::new(
-                "TRADING_STATE_CHANGED",
-                "critical",
-                Some("RiskGate"),
-                detail,
-            ),
-        )?;
+/// Records hold events on the store (each applied to the stored holds too); returns the
+/// holds as stored afterwards.
+fn persist_events(conn: &mut SqliteConnection, events: &[HoldEvent]) -> Result<Holds, StoreError> {
+    let mut holds = crate::store::holds::load(conn)?;
+    for ev in events {
+        holds = crate::store::holds::record_in(conn, ev, "RiskGate")?.0;
     }
-    Ok(())
+    Ok(holds)
 }
 
-/// Records state changes (if any) on the store's writer; a failure is logged loudly.
-async fn record_changes(store: Store, changes: Vec<StateChange>) {
-    if changes.is_empty() {
-        return;
+/// Records hold events (if any) in one transaction; returns the stored holds, or None when
+/// recording failed (logged loudly; the gate keeps its stricter in-memory holds).
+async fn record_events(store: Store, events: Vec<HoldEvent>) -> Option<Holds> {
+    if events.is_empty() {
+        return None;
     }
-    if let Err(e) = store.call(move |c| persist_changes(c, &changes)).await {
-        tracing::error!(target: "alphahive::risk", error = %e, "cannot record trading state change");
+    match store
+        .call(move |c| c.immediate_transaction(|c| persist_events(c, &events)))
+        .await
+    {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::error!(target: "alphahive::risk", error = %e, "cannot record a hold change");
+            None
+        }
+    }
+}
+
+/// Adopts the stored holds after a successful write; after a failed one the in-memory holds
+/// (which already include the events) stay.
+fn adopt(engine: &mut RiskEngine, stored: Option<Holds>) {
+    if let Some(h) = stored {
+        engine.set_holds(h);
     }
 }
 
@@ -200,13 +198,13 @@ impl Actor for RiskGate {
                 .into_actor(self)
                 .map(|res, act, _| match res {
                     Ok(st) => {
-                        tracing::info!(target: "alphahive::risk", state = %st.trading_state, trades_today = st.trades_today, loss_streak = st.loss_streak, "risk state loaded");
+                        tracing::info!(target: "alphahive::risk", state = %st.trading_state(), holds = %st.state_reason(), trades_today = st.trades_today, loss_streak = st.loss_streak, "risk state loaded");
                         act.engine = RiskEngine::new(act.engine.limits().clone(), st);
                     }
                     Err(e) => {
                         // Cannot know today's counters: fail closed.
                         tracing::error!(target: "alphahive::risk", error = %e, "cannot load risk state; HALTED");
-                        act.engine.transition(TradingState::Halted, format!("state load failed: {e}"));
+                        act.engine.place(HoldCause::StateUnavailable, format!("error={e:?}"));
                     }
                 }),
         );
@@ -235,22 +233,32 @@ impl Handler<ProposeOrder> for RiskGate {
                     .send(GetAccount { snapshot })
                     .await
                     .map_err(|e| e.to_string())??;
-                let exists = store
-                    .call(move |c| models::order_exists(c, &coid))
+                // The stored holds too: the gate follows every writer (kill switch,
+                // reset-breaker, supervision, the watchdog) before it decides.
+                let (exists, holds) = store
+                    .call(move |c| {
+                        Ok((
+                            models::order_exists(c, &coid)?,
+                            crate::store::holds::load(c)?,
+                        ))
+                    })
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok::<_, String>((account, exists))
+                Ok::<_, String>((account, exists, holds))
             }
         };
         AtomicResponse::new(Box::pin(
             lookup
                 .into_actor(self)
                 .then(move |looked_up, act, _| {
-                    let verdict = match &looked_up {
-                        Ok((account, exists)) => act.engine.check(&m.order, account, &m.snapshot, *exists),
-                        Err(e) => Err(DenyReason::AccountUnavailable { detail: e.clone() }),
+                    let verdict = match looked_up {
+                        Ok((account, exists, holds)) => {
+                            act.engine.set_holds(holds);
+                            act.engine.check(&m.order, &account, &m.snapshot, exists)
+                        }
+                        Err(e) => Err(DenyReason::AccountUnavailable { detail: e }),
                     };
-                    let changes = act.engine.take_changes();
+                    let events = act.engine.take_events();
                     let store = act.store.clone();
                     let broker = act.broker.clone();
                     let snapshot = Arc::clone(&m.snapshot);
@@ -274,7 +282,7 @@ impl Handler<ProposeOrder> for RiskGate {
                         let recorded = store
                             .call(move |c| {
                                 c.immediate_transaction(|c| {
-                                    persist_changes(c, &changes)?;
+                                    persist_events(c, &events)?;
                                     // A duplicate id already has its row; the denial is recorded as an event.
                                     if !duplicate {
                                         models::insert_order(c, &row)?;
@@ -321,12 +329,11 @@ impl Handler<ProposeOrder> for RiskGate {
                     if let Some(realized) = verdict.execution.as_ref().and_then(|x| x.realized_pnl) {
                         act.engine.record_close(realized);
                     }
-                    let persist = record_changes(act.store.clone(), act.engine.take_changes());
-                    async move {
-                        persist.await;
+                    let persist = record_events(act.store.clone(), act.engine.take_events());
+                    persist.into_actor(act).map(move |stored, act, _| {
+                        adopt(&mut act.engine, stored);
                         verdict
-                    }
-                    .into_actor(act)
+                    })
                 }),
         ))
     }
@@ -343,35 +350,39 @@ fn error_verdict(coid: &str, e: &str) -> Verdict {
 }
 
 impl Handler<PositionsClosed> for RiskGate {
-    type Result = ResponseActFuture<Self, ()>;
+    type Result = AtomicResponse<Self, ()>;
     fn handle(&mut self, m: PositionsClosed, _: &mut Context<Self>) -> Self::Result {
+        self.engine.observe(m.at);
         for r in m.realized {
             self.engine.record_close(r);
         }
-        let persist = record_changes(self.store.clone(), self.engine.take_changes());
-        Box::pin(persist.into_actor(self))
+        let persist = record_events(self.store.clone(), self.engine.take_events());
+        AtomicResponse::new(Box::pin(
+            persist
+                .into_actor(self)
+                .map(|stored, act, _| adopt(&mut act.engine, stored)),
+        ))
     }
 }
 
-/// Reason prefix of a REDUCING caused by a lost watchdog.
+/// Cause code of the REDUCING hold a lost watchdog places.
 pub const WATCHDOG_LOST: &str = "WATCHDOG_LOST";
 
 impl Handler<WatchdogStatus> for RiskGate {
-    type Result = ResponseActFuture<Self, ()>;
+    type Result = AtomicResponse<Self, ()>;
     fn handle(&mut self, m: WatchdogStatus, _: &mut Context<Self>) -> Self::Result {
-        let state = self.engine.state().trading_state;
-        let ours = self.engine.state().state_reason.starts_with(WATCHDOG_LOST);
-        if !m.alive && state == TradingState::Active {
-            self.engine.transition(
-                TradingState::Reducing,
-                format!("{WATCHDOG_LOST}: no watchdog answers on the socket"),
-            );
-        } else if m.alive && state == TradingState::Reducing && ours {
+        if m.alive {
+            self.engine.hold_event(HoldEvent::WatchdogBeat);
+        } else {
             self.engine
-                .transition(TradingState::Active, "watchdog answers again");
+                .place(HoldCause::WatchdogLost, "no watchdog answers on the socket");
         }
-        let persist = record_changes(self.store.clone(), self.engine.take_changes());
-        Box::pin(persist.into_actor(self))
+        let persist = record_events(self.store.clone(), self.engine.take_events());
+        AtomicResponse::new(Box::pin(
+            persist
+                .into_actor(self)
+                .map(|stored, act, _| adopt(&mut act.engine, stored)),
+        ))
     }
 }
 
@@ -379,8 +390,9 @@ impl RiskGate {
     fn status(&self) -> RiskStatus {
         let s = self.engine.state();
         RiskStatus {
-            trading_state: s.trading_state,
-            reason: s.state_reason.clone(),
+            trading_state: s.trading_state(),
+            reason: s.state_reason(),
+            holds: s.holds.list(),
             trades_today: s.trades_today,
             loss_streak: s.loss_streak,
             day: s.day,
@@ -396,11 +408,29 @@ impl Handler<GetRiskStatus> for RiskGate {
 }
 
 impl Handler<RollTradingDay> for RiskGate {
-    type Result = ResponseActFuture<Self, RiskStatus>;
+    type Result = AtomicResponse<Self, RiskStatus>;
     fn handle(&mut self, m: RollTradingDay, _: &mut Context<Self>) -> Self::Result {
-        self.engine.roll_day(m.date);
-        let persist = record_changes(self.store.clone(), self.engine.take_changes());
-        Box::pin(persist.into_actor(self).map(|_, act, _| act.status()))
+        let store = self.store.clone();
+        // Each cycle starts from the stored holds: a change another writer made is followed.
+        let load = async move { store.call(crate::store::holds::load).await };
+        AtomicResponse::new(Box::pin(
+            load.into_actor(self)
+                .then(move |loaded, act, _| {
+                    match loaded {
+                        Ok(h) => act.engine.set_holds(h),
+                        Err(e) => {
+                            tracing::error!(target: "alphahive::risk", error = %e, "cannot read the holds; keeping the gate's own")
+                        }
+                    }
+                    act.engine.observe(m.at);
+                    act.engine.roll_day(m.at.date());
+                    record_events(act.store.clone(), act.engine.take_events()).into_actor(act)
+                })
+                .map(|stored, act, _| {
+                    adopt(&mut act.engine, stored);
+                    act.status()
+                }),
+        ))
     }
 }
 

@@ -1,7 +1,8 @@
 //! The risk engine: every check, in a fixed order, on every order. Only this module can
 //! construct an [`ApprovedOrder`], and the broker accepts nothing else.
 
-use super::{DenyReason, StateChange, TradingState};
+use super::holds::{self, Hold, HoldCause, HoldEvent, Holds};
+use super::{DenyReason, TradingState};
 use crate::broker::AccountView;
 use crate::domain::{Leg, Right, Structure};
 use crate::market::MarketSnapshot;
@@ -80,10 +81,8 @@ impl RiskLimits {
 /// The gate's mutable state; rebuilt from the store on start and restart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RiskState {
-    /// Current trading state.
-    pub trading_state: TradingState,
-    /// Why the state is what it is.
-    pub state_reason: String,
+    /// The holds; the trading state is the strictest.
+    pub holds: Holds,
     /// The trading day the counters belong to.
     pub day: Option<NaiveDate>,
     /// Opening trades approved today.
@@ -100,14 +99,25 @@ pub struct RiskState {
 impl Default for RiskState {
     fn default() -> Self {
         RiskState {
-            trading_state: TradingState::Active,
-            state_reason: "start".into(),
+            holds: Holds::default(),
             day: None,
             trades_today: 0,
             loss_streak: 0,
             recent: VecDeque::new(),
             seen_ids: Default::default(),
         }
+    }
+}
+
+impl RiskState {
+    /// The trading state: the strictest hold's level.
+    pub fn trading_state(&self) -> TradingState {
+        self.holds.state()
+    }
+
+    /// Why (every hold, strictest first; `no holds` when ACTIVE).
+    pub fn state_reason(&self) -> String {
+        self.holds.reason()
     }
 }
 
@@ -239,7 +249,9 @@ impl ApprovedOrder {
 pub struct RiskEngine {
     limits: RiskLimits,
     state: RiskState,
-    changes: Vec<StateChange>,
+    events: Vec<HoldEvent>,
+    /// The latest market time the engine saw (a hold placed outside an order starts then).
+    market_ts: Option<NaiveDateTime>,
 }
 
 impl RiskEngine {
@@ -248,7 +260,8 @@ impl RiskEngine {
         RiskEngine {
             limits,
             state,
-            changes: Vec::new(),
+            events: Vec::new(),
+            market_ts: None,
         }
     }
 
@@ -262,39 +275,53 @@ impl RiskEngine {
         &self.limits
     }
 
-    /// State changes since the last call, to be recorded.
-    pub fn take_changes(&mut self) -> Vec<StateChange> {
-        std::mem::take(&mut self.changes)
+    /// Hold events applied since the last call, to be recorded (by
+    /// `store::holds::record`, which applies them to the stored holds too).
+    pub fn take_events(&mut self) -> Vec<HoldEvent> {
+        std::mem::take(&mut self.events)
     }
 
-    /// Moves to `to` (no-op when already there) and queues the change for recording.
-    pub fn transition(&mut self, to: TradingState, reason: impl Into<String>) {
-        if self.state.trading_state == to {
-            return;
+    /// Applies a hold event (the one transition, [`holds::apply`]); queues it for recording
+    /// when it changed something.
+    pub fn hold_event(&mut self, event: HoldEvent) {
+        if holds::apply(&mut self.state.holds, &event).changed() {
+            self.events.push(event);
         }
-        let reason = reason.into();
-        self.changes.push(StateChange {
-            from: self.state.trading_state,
-            to,
-            reason: reason.clone(),
-        });
-        self.state.trading_state = to;
-        self.state.state_reason = reason;
     }
 
-    /// Starts a new trading day: counters reset; a REDUCING caused by the day's loss ends,
-    /// unless the loss streak is at its limit too.
+    /// Adopts the holds as stored (after recording, and before each check, so the gate
+    /// follows every writer).
+    pub fn set_holds(&mut self, holds: Holds) {
+        self.state.holds = holds;
+    }
+
+    /// Places a hold of `cause` starting at the engine's latest market time.
+    pub fn place(&mut self, cause: HoldCause, detail: impl Into<String>) {
+        let since = self.market_ts.unwrap_or_else(|| {
+            self.state
+                .day
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap_or_default()
+        });
+        self.hold_event(HoldEvent::Place(Hold::new(cause, detail, since)));
+    }
+
+    /// Notes the market time (holds placed from now start then).
+    pub fn observe(&mut self, ts: NaiveDateTime) {
+        if self.market_ts.is_none_or(|t| ts > t) {
+            self.market_ts = Some(ts);
+        }
+    }
+
+    /// Starts a new trading day: counters reset; a REDUCING caused by an earlier day's loss
+    /// ends; a loss streak at its limit holds on.
     pub fn roll_day(&mut self, date: NaiveDate) {
         if self.state.day == Some(date) {
             return;
         }
         self.state.day = Some(date);
         self.state.trades_today = 0;
-        if self.state.trading_state == TradingState::Reducing
-            && self.state.state_reason.starts_with("DAILY_LOSS_LIMIT")
-        {
-            self.transition(TradingState::Active, format!("new trading day {date}"));
-        }
+        self.hold_event(HoldEvent::Session { date });
         // A loss streak at the limit outlives the day.
         let limit = self.limits.consecutive_loss_limit;
         if limit > 0 && self.state.loss_streak >= limit {
@@ -302,20 +329,7 @@ impl RiskEngine {
                 streak: self.state.loss_streak,
                 limit,
             };
-            self.tighten(TradingState::Reducing, r.to_string());
-        }
-    }
-
-    /// Moves to `to` only when it is stricter than the current state (ACTIVE < REDUCING <
-    /// HALTED): a limit can tighten the state, never loosen it.
-    pub fn tighten(&mut self, to: TradingState, reason: impl Into<String>) {
-        let rank = |s: TradingState| match s {
-            TradingState::Active => 0,
-            TradingState::Reducing => 1,
-            TradingState::Halted => 2,
-        };
-        if rank(to) > rank(self.state.trading_state) {
-            self.transition(to, reason);
+            self.place(HoldCause::ConsecutiveLosses, r.context());
         }
     }
 
@@ -335,7 +349,7 @@ impl RiskEngine {
                 streak: self.state.loss_streak,
                 limit: self.limits.consecutive_loss_limit,
             };
-            self.tighten(TradingState::Reducing, r.to_string());
+            self.place(HoldCause::ConsecutiveLosses, r.context());
         }
     }
 
@@ -347,6 +361,7 @@ impl RiskEngine {
         market: &MarketSnapshot,
         already_recorded: bool,
     ) -> Result<ApprovedOrder, DenyReason> {
+        self.observe(order.market_ts);
         self.roll_day(order.market_ts.date());
         let verdict = self.evaluate(order, account, market, already_recorded);
         self.state.seen_ids.insert(order.client_order_id.clone());
@@ -367,9 +382,9 @@ impl RiskEngine {
         already_recorded: bool,
     ) -> Result<ApprovedOrder, DenyReason> {
         let l = &self.limits;
-        if self.state.trading_state == TradingState::Halted {
+        if self.state.trading_state() == TradingState::Halted {
             return Err(DenyReason::TradingHalted {
-                reason: self.state.state_reason.clone(),
+                reason: self.state.state_reason(),
             });
         }
         if already_recorded || self.state.seen_ids.contains(&order.client_order_id) {
@@ -450,9 +465,9 @@ impl RiskEngine {
         if !opening {
             return self.check_exit(order, account);
         }
-        if self.state.trading_state == TradingState::Reducing {
+        if self.state.trading_state() == TradingState::Reducing {
             return Err(DenyReason::TradingReducing {
-                reason: self.state.state_reason.clone(),
+                reason: self.state.state_reason(),
             });
         }
         let actual = crate::swarm::signal::classify_structure(&order.legs);
@@ -501,7 +516,7 @@ impl RiskEngine {
                 day_pnl: account.day_pnl,
                 limit: l.daily_loss_limit,
             };
-            self.tighten(TradingState::Reducing, r.to_string());
+            self.place(HoldCause::DailyLossLimit, r.context());
             return Err(r);
         }
         if l.consecutive_loss_limit > 0 && self.state.loss_streak >= l.consecutive_loss_limit {
@@ -509,7 +524,7 @@ impl RiskEngine {
                 streak: self.state.loss_streak,
                 limit: l.consecutive_loss_limit,
             };
-            self.tighten(TradingState::Reducing, r.to_string());
+            self.place(HoldCause::ConsecutiveLosses, r.context());
             return Err(r);
         }
         if self.state.trades_today >= l.max_daily_trades {

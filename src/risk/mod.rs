@@ -3,11 +3,13 @@
 
 pub mod denial;
 pub mod gate;
+pub mod holds;
 pub mod state;
 
 pub use denial::DenyReason;
 pub use gate::{ApprovedOrder, OrderRisk, RiskEngine, RiskLimits, RiskState};
-pub use state::{StateChange, TradingState};
+pub use holds::{Hold, HoldCause, HoldEvent, Holds, HoldsUpdate};
+pub use state::TradingState;
 
 #[cfg(test)]
 mod tests;

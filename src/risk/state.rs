@@ -50,14 +50,3 @@ impl fmt::Display for TradingState {
         f.write_str(self.as_str())
     }
 }
-
-/// A recorded change of trading state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateChange {
-    /// Before.
-    pub from: TradingState,
-    /// After.
-    pub to: TradingState,
-    /// Why, as key=value text.
-    pub reason: String,
-}

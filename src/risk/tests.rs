@@ -1,7 +1,16 @@
 //! Table-driven tests of the risk engine: one case per check, each expecting its code.
 
 use super::gate::{order_risk, RiskEngine, RiskLimits, RiskState};
+use super::holds::{Hold, HoldCause, HoldEvent};
 use super::TradingState;
+
+/// Places a hold of `cause` on a test state.
+fn hold(state: &mut super::RiskState, cause: HoldCause) {
+    super::holds::apply(
+        &mut state.holds,
+        &HoldEvent::Place(Hold::new(cause, "test", ts())),
+    );
+}
 use crate::broker::{AccountView, PositionView};
 use crate::domain::{Action, Intent, Leg, OptionContract, Right, Structure};
 use crate::market::MarketSnapshot;
@@ -135,12 +144,12 @@ fn every_check_denies_with_its_code() {
         },
         TestCase {
             name: "halted",
-            tweak: |s| s.state.trading_state = TradingState::Halted,
+            tweak: |s| hold(&mut s.state, HoldCause::KillSwitch),
             expected: Err("TRADING_HALTED"),
         },
         TestCase {
             name: "reducing",
-            tweak: |s| s.state.trading_state = TradingState::Reducing,
+            tweak: |s| hold(&mut s.state, HoldCause::WatchdogLost),
             expected: Err("TRADING_REDUCING"),
         },
         TestCase {
@@ -276,29 +285,32 @@ fn daily_loss_and_a_loss_streak_move_to_reducing() {
     assert!(engine
         .check(&s.order, &s.account, &s.market, false)
         .is_err());
-    assert_eq!(engine.state().trading_state, TradingState::Reducing);
-    let changes = engine.take_changes();
-    assert_eq!(changes.len(), 1);
-    assert_eq!(changes[0].to, TradingState::Reducing);
+    assert_eq!(engine.state().trading_state(), TradingState::Reducing);
+    let events = engine.take_events();
+    assert_eq!(events.len(), 1);
+    assert!(
+        matches!(&events[0], HoldEvent::Place(h) if h.cause == HoldCause::DailyLossLimit && h.since == ts()),
+        "{events:?}"
+    );
     // A new day ends a REDUCING caused by the day's loss.
     engine.roll_day(ts().date().succ_opt().expect("date"));
-    assert_eq!(engine.state().trading_state, TradingState::Active);
+    assert_eq!(engine.state().trading_state(), TradingState::Active);
 
     for _ in 0..5 {
         engine.record_close(d("-10"));
     }
     assert_eq!(
-        engine.state().trading_state,
+        engine.state().trading_state(),
         TradingState::Reducing,
         "a loss streak stops new risk but lets the exits through"
     );
     assert!(engine
         .state()
-        .state_reason
+        .state_reason()
         .starts_with("CONSECUTIVE_LOSSES"));
     engine.roll_day(ts().date() + chrono::Duration::days(5));
     assert_eq!(
-        engine.state().trading_state,
+        engine.state().trading_state(),
         TradingState::Reducing,
         "a loss-streak REDUCING survives the day, unlike a daily-loss one"
     );
@@ -311,16 +323,16 @@ fn daily_loss_and_a_loss_streak_move_to_reducing() {
         e2.record_close(d("-10"));
     }
     e2.roll_day(ts().date().succ_opt().expect("date"));
-    assert_eq!(e2.state().trading_state, TradingState::Reducing);
+    assert_eq!(e2.state().trading_state(), TradingState::Reducing);
     assert!(
-        e2.state().state_reason.starts_with("CONSECUTIVE_LOSSES"),
+        e2.state().state_reason().starts_with("CONSECUTIVE_LOSSES"),
         "{}",
-        e2.state().state_reason
+        e2.state().state_reason()
     );
     // Limits only tighten: a HALT is never loosened to REDUCING by another loss.
-    engine.transition(TradingState::Halted, "KILL_SWITCH");
+    engine.place(HoldCause::KillSwitch, "manual");
     engine.record_close(d("-10"));
-    assert_eq!(engine.state().trading_state, TradingState::Halted);
+    assert_eq!(engine.state().trading_state(), TradingState::Halted);
 }
 
 #[test]
@@ -331,10 +343,10 @@ fn exits_pass_while_reducing_but_not_when_halted() {
     s.order.position_id = Some("P-1".into());
     s.order.legs = crate::domain::closing_legs(&s.order.legs);
     s.order.limit_price = -s.order.limit_price;
-    s.state.trading_state = TradingState::Reducing;
+    hold(&mut s.state, HoldCause::ConsecutiveLosses);
     let mut engine = RiskEngine::new(s.limits.clone(), s.state.clone());
     assert!(engine.check(&s.order, &s.account, &s.market, false).is_ok());
-    s.state.trading_state = TradingState::Halted;
+    hold(&mut s.state, HoldCause::KillSwitch);
     s.order.client_order_id = "T-2".into();
     let mut engine = RiskEngine::new(s.limits, s.state);
     assert_eq!(

@@ -5,6 +5,7 @@
 //! caught, the connection is reopened (it may have been left mid-transaction) and the writer
 //! goes on serving; the caller gets [`StoreError::JobPanicked`].
 
+pub mod holds;
 pub mod models;
 pub mod pool;
 pub mod schema;

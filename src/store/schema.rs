@@ -190,7 +190,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    holds (cause) {
+        cause -> Text,
+        level -> Text,
+        since -> Timestamp,
+        clears_on -> Text,
+        detail -> Text,
+        placed_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    holds,
     llm_cache,
     cycles,
     signals,
