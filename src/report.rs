@@ -113,9 +113,10 @@ pub fn read(cfg: &Config) -> anyhow::Result<Report> {
                 .filter(positions::quantity.gt(0))
                 .select(diesel::dsl::min(positions::marked_at))
                 .first(c)?;
-            r.cash = Some(cash.to_string());
-            r.positions_value = Some(value.to_string());
-            r.equity = Some((cash + value).to_string());
+            let cents = |d: rust_decimal::Decimal| d.round_dp(2).to_string();
+            r.cash = Some(cents(cash));
+            r.positions_value = Some(cents(value));
+            r.equity = Some(cents(cash + value));
             r.marked_at = marked.map(|t| t.to_string());
         }
         Ok(r)
