@@ -79,7 +79,7 @@ impl RiskLimits {
 }
 
 /// The gate's mutable state; rebuilt from the store on start and restart.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskState {
     /// The holds; the trading state is the strictest.
     pub holds: Holds,
@@ -94,19 +94,6 @@ pub struct RiskState {
     /// Client order ids decided in this process (the latest
     /// [`crate::bounded_set::SEEN_IDS_CAPACITY`]; older ones are caught by the store's check).
     pub seen_ids: crate::bounded_set::BoundedSet<String>,
-}
-
-impl Default for RiskState {
-    fn default() -> Self {
-        RiskState {
-            holds: Holds::default(),
-            day: None,
-            trades_today: 0,
-            loss_streak: 0,
-            recent: VecDeque::new(),
-            seen_ids: Default::default(),
-        }
-    }
 }
 
 impl RiskState {
