@@ -1,7 +1,7 @@
 //! Command-line parsing and the commands.
 
 use crate::config::{self, Config};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -118,7 +118,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Check => {
             let cfg = config::load(&cli.config)?;
-            check(&cfg)
+            check(&cfg, &cli.config)
         }
         Command::Report { json } => {
             let cfg = config::load(&cli.config)?;
@@ -245,29 +245,10 @@ fn check_store(cfg: &Config) -> anyhow::Result<String> {
     }
 }
 
-fn check(cfg: &Config) -> anyhow::Result<i32> {
-    let templates = crate::swarm::template::load_templates(&cfg.swarm.templates_dir)?;
-    let instances = crate::swarm::instance::load_instances(&cfg.swarm.instances_dir)?;
-    crate::swarm::instance::validate_instances(&instances, &templates)?;
-    crate::swarm::instance::check_exit_dte(&instances, cfg.commander.exit_dte)?;
-    for t in templates.values() {
-        if !crate::llm::rules::EVALUATORS.contains(&t.evaluator.as_str()) {
-            bail!(
-                "{}: evaluator {:?} is not one of {:?}",
-                t.name,
-                t.evaluator,
-                crate::llm::rules::EVALUATORS
-            );
-        }
-    }
-    for i in &instances {
-        let Some(t) = templates.get(&i.template) else {
-            continue;
-        };
-        let sample = crate::swarm::render::sample_snapshot(&i.symbol_pool());
-        crate::swarm::render::render(t, i, &sample)
-            .with_context(|| format!("instance {}: template {} does not render", i.id, t.name))?;
-    }
+fn check(cfg: &Config, config_path: &std::path::Path) -> anyhow::Result<i32> {
+    // The validation `run` starts with: what one refuses, the other refuses alike.
+    let valid = crate::validate::validate(cfg, config_path)?;
+    let (templates, instances) = (&valid.templates, &valid.instances);
     let store = check_store(cfg)?;
     crate::say!(
         "ok: config valid; {} template(s), {} instance(s) render with sample data; {store}",

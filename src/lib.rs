@@ -27,4 +27,5 @@ pub mod store;
 pub mod swarm;
 #[cfg(feature = "test-faults")]
 pub mod test_faults;
+pub mod validate;
 pub mod watchdog;

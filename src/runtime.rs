@@ -13,7 +13,7 @@ use crate::actors::supervision::{supervise, Handle, Ping, RestartPolicy, Supervi
 use crate::actors::swarm_pool::{Answerer, SwarmPool, SwarmSetup};
 use crate::broker::paper::{self, PaperParams};
 use crate::clock::SimClock;
-use crate::config::{ClockKind, Config, MarketKind, ProviderKind};
+use crate::config::{ClockKind, Config, ProviderKind};
 use crate::llm::client::{build_client, CallRecord, CallSink};
 use crate::market::synthetic::SyntheticMarket;
 use crate::policy::PolicyParams;
@@ -23,7 +23,7 @@ use crate::store::models::{self, NewSafetyEvent};
 use crate::store::Store;
 use crate::watchdog::link::WatchdogLink;
 use actix::prelude::*;
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -107,9 +107,11 @@ pub async fn start_with(
     config: &Config,
     config_path: Option<&std::path::Path>,
 ) -> anyhow::Result<Runtime> {
-    if config.market.kind != MarketKind::Synthetic {
-        bail!("market.kind: only \"synthetic\" is available in this build");
-    }
+    // The validation `check` runs: nothing starts (or is written) unless it passes.
+    let valid = crate::validate::validate(
+        config,
+        config_path.unwrap_or(std::path::Path::new("config")),
+    )?;
     let swarm_provider = config
         .llm
         .provider(&config.swarm.provider)
@@ -120,9 +122,6 @@ pub async fn start_with(
             )
         })?
         .clone();
-    if config.broker.kind != crate::config::BrokerKind::Paper {
-        bail!("broker.kind: only \"paper\" is available in this build");
-    }
     // The LLM client is built (and its API key read) before anything is written.
     let answerer = match swarm_provider.kind {
         ProviderKind::Rules => Answerer::Rules,
@@ -131,12 +130,8 @@ pub async fn start_with(
             Answerer::Llm { client, records }
         }
     };
-    let templates = Arc::new(crate::swarm::template::load_templates(
-        &config.swarm.templates_dir,
-    )?);
-    let instances = crate::swarm::instance::load_instances(&config.swarm.instances_dir)?;
-    crate::swarm::instance::validate_instances(&instances, &templates)?;
-    crate::swarm::instance::check_exit_dte(&instances, config.commander.exit_dte)?;
+    let templates = Arc::new(valid.templates);
+    let instances = valid.instances;
     let recorded_window = crate::swarm::instance::enabled_span(&instances)?;
     let instances = Arc::new(instances);
 

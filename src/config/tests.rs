@@ -415,3 +415,56 @@ fn duration_helper_saturates() {
     assert_eq!(secs(1.5), Duration::from_millis(1500));
     assert_eq!(RuntimeConfig::default().max_cycles_limit(), Some(78));
 }
+
+#[test]
+fn item11_every_decimal_key_refuses_unrepresentable_numbers() {
+    // Each key the runtime turns into a decimal: too large, too precise, and a fine value.
+    let keys = [
+        ("risk", "max_risk_per_trade"),
+        ("risk", "max_capital_per_trade"),
+        ("risk", "daily_loss_limit"),
+        ("risk", "max_total_exposure"),
+        ("risk", "min_option_price"),
+        ("risk", "max_spread_width"),
+        ("broker", "starting_cash"),
+        ("broker", "commission_per_contract"),
+        ("broker", "slippage_per_share"),
+        ("commander", "min_position_usd"),
+        ("commander", "stop_loss_multiple"),
+        ("swarm", "budget_usd_per_run"),
+        ("swarm", "budget_usd_per_day"),
+        ("llm.providers.rules", "input_cost_per_mtok"),
+    ];
+    for (section, key) in keys {
+        let prefix = if section.starts_with("llm") {
+            "[llm.providers.rules]\nkind = \"rules\"\n".to_string()
+        } else {
+            format!("[{section}]\n")
+        };
+        let (_dir, r) = load_text(&format!("{prefix}{key} = 1e300\n"));
+        let err = r.expect_err("1e300").to_string();
+        assert!(
+            err.contains(&format!(
+                "{section}.{key}: expected at most 1e12 in magnitude"
+            )) && err.contains("got 1e300"),
+            "{err}"
+        );
+        let (_dir, r) = load_text(&format!("{prefix}{key} = 1.0000001\n"));
+        let err = r.expect_err("7 places").to_string();
+        assert!(
+            err.contains(&format!(
+                "{section}.{key}: expected at most 6 decimal places"
+            )),
+            "{err}"
+        );
+        let (_dir, r) = load_text(&format!("{prefix}{key} = 1234.125\n"));
+        let result = r.map(|_| ()).map_err(|e| e.to_string());
+        assert!(
+            result.as_ref().err().is_none_or(|e| !e.contains(key)),
+            "{section}.{key} = 1234.125 is exact: {result:?}"
+        );
+    }
+    // The boundary itself is allowed.
+    let (_dir, r) = load_text("[broker]\nstarting_cash = 1e12\n");
+    assert!(r.is_ok(), "{:?}", r.err().map(|e| e.to_string()));
+}

@@ -6,6 +6,13 @@ use chrono::{Datelike, Weekday};
 
 use super::{Config, ProviderKind, Violation};
 
+/// Largest magnitude of a config number the runtime computes with as a decimal: larger
+/// amounts (and their products in risk and sizing arithmetic) would overflow or lose cents.
+pub const MAX_DECIMAL: f64 = 1e12;
+
+/// Decimal places kept when a config number becomes a decimal.
+pub const DECIMAL_PLACES: u32 = 6;
+
 /// Most rounds of tool calls an LLM commander may make in one cycle.
 const MAX_TOOL_ROUNDS: u32 = 10;
 
@@ -59,6 +66,39 @@ impl Checker {
     fn unit_interval(&mut self, key: &str, x: f64) {
         if self.finite(key, x) && !(0.0..=1.0).contains(&x) {
             self.fail(key, format!("expected a number in [0, 1], got {x}"));
+        }
+    }
+
+    /// A number the runtime turns into a decimal: finite, at most [`MAX_DECIMAL`] in
+    /// magnitude and exact to [`DECIMAL_PLACES`] places, so it is never silently zeroed or
+    /// rounded away. Non-finite values are left to the range check, which reports them.
+    fn decimal(&mut self, key: &str, x: f64) {
+        use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+        if !x.is_finite() {
+            return;
+        }
+        if x.abs() > MAX_DECIMAL {
+            self.fail(
+                key,
+                format!(
+                    "expected at most {MAX_DECIMAL:e} in magnitude (a larger amount cannot be represented exactly), got {}",
+                    show(x)
+                ),
+            );
+            return;
+        }
+        let exact = rust_decimal::Decimal::from_f64(x)
+            .map(|d| d.round_dp(DECIMAL_PLACES))
+            .and_then(|d| d.to_f64())
+            .is_some_and(|back| (back - x).abs() <= 1e-9_f64.max(x.abs() * 1e-15));
+        if !exact {
+            self.fail(
+                key,
+                format!(
+                    "expected at most {DECIMAL_PLACES} decimal places (it would be rounded to another amount), got {}",
+                    show(x)
+                ),
+            );
         }
     }
 
@@ -123,6 +163,15 @@ impl Checker {
                 format!("expected the name of an [llm.providers.<name>] table ({known}), got \"{name}\""),
             );
         }
+    }
+}
+
+/// `x` for a message: exponent notation when huge or tiny, so 1e300 is not 301 digits.
+fn show(x: f64) -> String {
+    if x != 0.0 && !(1e-6..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 
@@ -323,6 +372,42 @@ impl Config {
                     "expected more than watchdog.check_interval_s ({}), got {}",
                     w.check_interval_s, w.heartbeat_timeout_s
                 ),
+            );
+        }
+
+        // Every number converted to a decimal (money, prices, fractions in decimal arithmetic).
+        let decimals: [(&str, f64); 19] = [
+            ("risk.max_risk_per_trade", r.max_risk_per_trade),
+            ("risk.max_capital_per_trade", r.max_capital_per_trade),
+            ("risk.daily_loss_limit", r.daily_loss_limit),
+            ("risk.max_concentration", r.max_concentration),
+            ("risk.max_total_exposure", r.max_total_exposure),
+            ("risk.drawdown_circuit_breaker", r.drawdown_circuit_breaker),
+            ("risk.min_option_price", r.min_option_price),
+            ("risk.max_spread_width", r.max_spread_width),
+            ("risk.price_collar_pct", r.price_collar_pct),
+            ("broker.starting_cash", b.starting_cash),
+            ("broker.commission_per_contract", b.commission_per_contract),
+            ("broker.slippage_per_share", b.slippage_per_share),
+            ("broker.fill_k", b.fill_k),
+            ("commander.min_position_usd", cm.min_position_usd),
+            ("commander.kelly_fraction", cm.kelly_fraction),
+            ("commander.take_profit_pct", cm.take_profit_pct),
+            ("commander.stop_loss_multiple", cm.stop_loss_multiple),
+            ("swarm.budget_usd_per_run", sw.budget_usd_per_run),
+            ("swarm.budget_usd_per_day", sw.budget_usd_per_day),
+        ];
+        for (key, x) in decimals {
+            c.decimal(key, x);
+        }
+        for (name, p) in &self.llm.providers {
+            c.decimal(
+                &format!("llm.providers.{name}.input_cost_per_mtok"),
+                p.input_cost_per_mtok,
+            );
+            c.decimal(
+                &format!("llm.providers.{name}.output_cost_per_mtok"),
+                p.output_cost_per_mtok,
             );
         }
 

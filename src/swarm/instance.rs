@@ -164,6 +164,14 @@ fn dte_window_of(
 ///
 /// Errors name the file and the offending key; a repeated id is an error.
 pub fn load_instances(dir: &Path) -> Result<Vec<Instance>, SwarmError> {
+    Ok(load_instance_files(dir)?
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect())
+}
+
+/// Like [`load_instances`], with the file each instance was read from.
+pub fn load_instance_files(dir: &Path) -> Result<Vec<(PathBuf, Instance)>, SwarmError> {
     let io = |source| SwarmError::Io {
         path: dir.to_path_buf(),
         source,
@@ -188,7 +196,7 @@ pub fn load_instances(dir: &Path) -> Result<Vec<Instance>, SwarmError> {
         }
         by_id.insert(instance.id.clone(), (path, instance));
     }
-    Ok(by_id.into_values().map(|(_, i)| i).collect())
+    Ok(by_id.into_values().collect())
 }
 
 /// Loads and checks one instance file.

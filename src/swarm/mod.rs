@@ -8,6 +8,7 @@
 
 pub mod instance;
 pub mod offer;
+pub mod params;
 pub mod render;
 pub mod sample;
 pub mod signal;
@@ -78,6 +79,8 @@ pub enum SwarmError {
         instance: String,
         /// What went wrong, naming undefined variables where possible.
         message: String,
+        /// The variables strict mode found undefined (empty for other errors).
+        undefined: Vec<String>,
     },
     /// A rules evaluator name is not known.
     #[error("unknown rules evaluator {0:?}")]

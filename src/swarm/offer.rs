@@ -80,6 +80,7 @@ mod tests {
             evaluator: "vol_sniper".into(),
             description: "d".into(),
             structures,
+            params: vec![],
             body: "b".into(),
             sha256: String::new(),
         }

@@ -231,19 +231,22 @@ pub fn render_with_view(
         Value::from(snapshot.ts.format("%Y-%m-%dT%H:%M:%S").to_string()),
     );
 
-    let error = |message: String| SwarmError::Render {
+    let error_with = |message: String, undefined: Vec<String>| SwarmError::Render {
         template: template.name.clone(),
         instance: instance.id.clone(),
         message,
+        undefined,
     };
+    let error = |message: String| error_with(message, Vec::new());
     let env = compiled(template).map_err(|e| error(e.to_string()))?;
     let tmpl = env
         .get_template(&template.name)
         .map_err(|e| error(e.to_string()))?;
     let text = tmpl.render(&ctx).map_err(|e| {
         let mut message = e.to_string();
+        let mut missing: Vec<String> = Vec::new();
         if e.kind() == ErrorKind::UndefinedError {
-            let mut missing: Vec<String> = tmpl
+            missing = tmpl
                 .undeclared_variables(false)
                 .into_iter()
                 .filter(|v| !ctx.contains_key(v) && !env.globals().any(|(g, _)| g == v))
@@ -259,7 +262,7 @@ pub fn render_with_view(
         if let Some(line) = source_line {
             message = format!("{message}; source: `{}`", line.trim());
         }
-        error(message)
+        error_with(message, missing)
     })?;
     let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
     Ok(RenderedPrompt { text, sha256 })
@@ -279,6 +282,7 @@ mod tests {
             evaluator: "vol_sniper".into(),
             description: "d".into(),
             structures: vec![],
+            params: vec![],
             body: body.into(),
             sha256: String::new(),
         }

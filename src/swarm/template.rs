@@ -15,8 +15,12 @@
 //! structures the template offers (`structures: [SHORT_PUT_SPREAD, SHORT_CALL_SPREAD]`);
 //! without it, the structures of its evaluator ([`crate::llm::rules::offered_structures`]).
 //! `NO_TRADE` is always offered. An answer with any other structure is an abstention
-//! (`STRUCTURE_NOT_OFFERED`). Any other key is an error.
+//! (`STRUCTURE_NOT_OFFERED`). The optional `params` declares parameters only the prompt
+//! reads, with their kinds (`params: {risk_style: string, max_names: integer}`; kinds
+//! `number`, `integer`, `string`, `bool`, `symbols`), besides the common ones and those of
+//! the evaluator ([`super::params`]). Any other key is an error.
 
+use super::params::{ParamKind, ParamSpec};
 use super::SwarmError;
 use crate::domain::Structure;
 use sha2::{Digest, Sha256};
@@ -35,13 +39,15 @@ pub struct Template {
     pub description: String,
     /// The structures an answer may trade (`NO_TRADE` is always allowed besides these).
     pub structures: Vec<Structure>,
+    /// Parameters declared by the front matter `params` key (the prompt's own variables).
+    pub params: Vec<ParamSpec>,
     /// The Jinja body after the front matter.
     pub body: String,
     /// Hex SHA-256 of the whole file (front matter and body), to tie records to a version.
     pub sha256: String,
 }
 
-const KEYS: [&str; 4] = ["name", "evaluator", "description", "structures"];
+const KEYS: [&str; 5] = ["name", "evaluator", "description", "structures", "params"];
 
 /// Loads every `*.md` file of `dir` as a [`Template`], keyed by name.
 ///
@@ -153,11 +159,16 @@ fn parse_template(stem: &str, text: &str) -> Result<Template, String> {
             )
         })?,
     };
+    let params = match fields.remove("params") {
+        Some(map) => parse_params(&map)?,
+        None => Vec::new(),
+    };
     Ok(Template {
         name,
         evaluator,
         description,
         structures,
+        params,
         body,
         sha256: hex::encode(Sha256::digest(text.as_bytes())),
     })
@@ -180,6 +191,32 @@ fn parse_structures(list: &str) -> Result<Vec<Structure>, String> {
             Some(s) if !out.contains(&s) => out.push(s),
             Some(_) => {}
         }
+    }
+    Ok(out)
+}
+
+/// Parses `{name: kind, ...}` (braces optional) into parameter declarations.
+fn parse_params(map: &str) -> Result<Vec<ParamSpec>, String> {
+    let inner = map
+        .strip_prefix('{')
+        .and_then(|l| l.strip_suffix('}'))
+        .unwrap_or(map);
+    let mut out: Vec<ParamSpec> = Vec::new();
+    for entry in inner.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, kind) = entry.split_once(':').ok_or_else(|| {
+            format!("front matter key \"params\": expected `name: kind`, got {entry:?}")
+        })?;
+        let name = unquote(name.trim());
+        let kind_name = unquote(kind.trim());
+        let kind = ParamKind::parse(kind_name).ok_or_else(|| {
+            format!(
+                "front matter key \"params\": {name:?} has kind {kind_name:?} (expected number, integer, string, bool or symbols)"
+            )
+        })?;
+        if out.iter().any(|p| p.name == name) {
+            return Err(format!("front matter key \"params\": {name:?} repeated"));
+        }
+        out.push(ParamSpec::new(name, kind));
     }
     Ok(out)
 }
@@ -283,6 +320,24 @@ mod tests {
             let err = parse_template("t1", text).expect_err(name);
             assert!(err.contains(expected), "{name}: {err}");
         }
+        let err = parse_template(
+            "t1",
+            "---\nname: t1\nevaluator: vol_sniper\ndescription: d\nparams: {style: colour}\n---\nb\n",
+        )
+        .expect_err("unknown kind");
+        assert!(err.contains("\"colour\""), "{err}");
+        let t = parse_template(
+            "t1",
+            "---\nname: t1\nevaluator: vol_sniper\ndescription: d\nparams: {style: string, max_names: integer}\n---\nb\n",
+        )
+        .expect("params");
+        assert_eq!(
+            t.params,
+            [
+                ParamSpec::new("style", ParamKind::String),
+                ParamSpec::new("max_names", ParamKind::Integer)
+            ]
+        );
         let empty_body = "---\nname: t1\nevaluator: e\ndescription: d\n---\n  \n";
         assert!(parse_template("t1", empty_body)
             .expect_err("empty body")

@@ -27,6 +27,7 @@ pub mod vol_sniper;
 use crate::domain::{Action, Leg, OptionContract, Right, Structure};
 use crate::market::MarketSnapshot;
 use crate::swarm::instance::{DteWindow, Instance};
+use crate::swarm::params::ParamKind;
 use crate::swarm::render::{symbol_views, ExpiryView, QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
@@ -44,6 +45,28 @@ pub fn offered_structures(evaluator: &str) -> Option<Vec<Structure>> {
         "trend_rider" => Some(vec![Structure::LongCallSpread, Structure::LongPutSpread]),
         "range_condor" => Some(vec![Structure::IronCondor]),
         _ => None,
+    }
+}
+
+/// The parameters evaluator `evaluator` reads with their kinds (besides the common
+/// `symbol_pool`, `min_dte` and `max_dte`); `None` for an unknown evaluator.
+pub fn declared_params(evaluator: &str) -> Option<&'static [(&'static str, ParamKind)]> {
+    match evaluator {
+        "vol_sniper" => Some(&vol_sniper::PARAMS),
+        "trend_rider" => Some(&trend_rider::PARAMS),
+        "range_condor" => Some(&range_condor::PARAMS),
+        _ => None,
+    }
+}
+
+/// Reads `instance`'s parameters as evaluator `evaluator` does each cycle (required ones
+/// present, values in range), so a value it cannot use is refused before the run starts.
+pub fn check_params(evaluator: &str, instance: &Instance) -> Result<(), SwarmError> {
+    match evaluator {
+        "vol_sniper" => vol_sniper::check_params(instance),
+        "trend_rider" => trend_rider::check_params(instance),
+        "range_condor" => range_condor::check_params(instance),
+        other => Err(SwarmError::UnknownEvaluator(other.to_string())),
     }
 }
 

@@ -33,6 +33,7 @@ use super::{
 use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
 use crate::swarm::instance::{DteWindow, Instance};
+use crate::swarm::params::ParamKind;
 use crate::swarm::render::{ExpiryView, QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
@@ -52,6 +53,19 @@ struct Params {
     short_delta: f64,
     wing_width: f64,
     max_sma_distance: f64,
+}
+
+/// The parameters `range_condor` reads (besides the common `symbol_pool`, `min_dte`, `max_dte`).
+pub const PARAMS: [(&str, ParamKind); 4] = [
+    ("min_iv_rank", ParamKind::Number),
+    ("short_delta", ParamKind::Number),
+    ("wing_width", ParamKind::Number),
+    ("max_sma_distance", ParamKind::Number),
+];
+
+/// Reads the instance's parameters as [`evaluate`] does: `Err` names the first bad one.
+pub(super) fn check_params(instance: &Instance) -> Result<(), SwarmError> {
+    params(instance).map(|_| ())
 }
 
 fn params(instance: &Instance) -> Result<Params, SwarmError> {

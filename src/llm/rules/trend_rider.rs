@@ -33,6 +33,7 @@ use super::{answer_from_pool, core_figures, further_otm, leg, param, round, trad
 use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
 use crate::swarm::instance::{DteWindow, Instance};
+use crate::swarm::params::ParamKind;
 use crate::swarm::render::{ExpiryView, QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
@@ -53,6 +54,18 @@ struct Params {
     long_delta: f64,
     spread_width: f64,
     max_iv_rank: f64,
+}
+
+/// The parameters `trend_rider` reads (besides the common `symbol_pool`, `min_dte`, `max_dte`).
+pub const PARAMS: [(&str, ParamKind); 3] = [
+    ("long_delta", ParamKind::Number),
+    ("spread_width", ParamKind::Number),
+    ("max_iv_rank", ParamKind::Number),
+];
+
+/// Reads the instance's parameters as [`evaluate`] does: `Err` names the first bad one.
+pub(super) fn check_params(instance: &Instance) -> Result<(), SwarmError> {
+    params(instance).map(|_| ())
 }
 
 fn params(instance: &Instance) -> Result<Params, SwarmError> {

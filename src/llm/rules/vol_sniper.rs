@@ -26,6 +26,7 @@ use super::{
 use crate::domain::{Action, Right, SignalParams, Structure};
 use crate::market::MarketSnapshot;
 use crate::swarm::instance::{DteWindow, Instance};
+use crate::swarm::params::ParamKind;
 use crate::swarm::render::{QuoteView, SymbolView};
 use crate::swarm::SwarmError;
 use chrono::NaiveDate;
@@ -49,6 +50,18 @@ struct Candidate {
     short: QuoteView,
     long: QuoteView,
     reasoning: String,
+}
+
+/// The parameters `vol_sniper` reads (besides the common `symbol_pool`, `min_dte`, `max_dte`).
+pub const PARAMS: [(&str, ParamKind); 3] = [
+    ("min_iv_rank", ParamKind::Number),
+    ("max_delta_exposure", ParamKind::Number),
+    ("spread_width", ParamKind::Number),
+];
+
+/// Reads the instance's parameters as [`evaluate`] does: `Err` names the first bad one.
+pub(super) fn check_params(instance: &Instance) -> Result<(), SwarmError> {
+    vol_sniper_params(instance).map(|_| ())
 }
 
 fn vol_sniper_params(instance: &Instance) -> Result<VolSniperParams, SwarmError> {
