@@ -74,7 +74,21 @@ fn default_day_trades_records_and_appends() {
             "no metrics line for {actor}"
         );
     }
-    assert!(stdout.contains("summary: cycles=78"), "{stdout}");
+    // The default day's summary, timing fields aside, is the golden line the architecture
+    // refactor keeps (issue 10).
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("summary: "))
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    let (figures, timing) = summary
+        .split_once(" wall_s=")
+        .unwrap_or_else(|| panic!("no wall_s in {summary}"));
+    assert_eq!(
+        figures,
+        "summary: cycles=78 failed=0 signals=312 abstentions=0 orders_approved=10 \
+         orders_denied=0 fills=26 equity=99954.60 pnl=-45.40 state=ACTIVE"
+    );
+    assert!(timing.contains(" cycles_per_s="), "{summary}");
 
     // A second run appends and continues the simulated calendar.
     let again = alphahive(&["--config", cfg, "--cycles", "3", "--log-format", "json"]);

@@ -198,6 +198,10 @@ fn twenty_days_trade_every_strategy_and_reconcile() {
         1560
     );
 
+    // The orders of the 20 days, field by field, are the golden record the architecture
+    // refactor must keep (issue 10): a change here is a behaviour change to explain.
+    assert_golden("twenty_days_orders.txt", &orders_fingerprint(&db));
+
     // Openings by all three templates.
     let (_, instances) = shipped();
     let template_of: BTreeMap<&str, &str> = instances
@@ -384,4 +388,91 @@ fn twenty_days_trade_every_strategy_and_reconcile() {
         cash + open_value,
         "equity = cash + open positions"
     );
+}
+
+/// One line per order: client id, cycle, instance, underlying, structure, intent, position,
+/// quantity, limit, max risk, capital, verdict (status, code, reason), market time and the
+/// legs, with strikes and prices as 6-place decimals whether stored as numbers or strings.
+fn orders_fingerprint(db: &rusqlite_free::Db) -> String {
+    let rows = db.texts(
+        "SELECT client_order_id || char(9) || ifnull(cycle_id, '') || char(9) || instance_id \
+         || char(9) || underlying || char(9) || strategy || char(9) || intent || char(9) \
+         || ifnull(position_id, '') || char(9) || quantity || char(9) || limit_price || char(9) \
+         || max_risk || char(9) || capital_required || char(9) || status || char(9) \
+         || ifnull(deny_code, '') || char(9) || ifnull(deny_reason, '') || char(9) || market_ts \
+         || char(9) || legs_json AS s FROM orders ORDER BY id",
+    );
+    let mut out = String::new();
+    for row in rows {
+        let (head, legs) = row.rsplit_once('\t').expect("legs column");
+        let legs: serde_json::Value = serde_json::from_str(legs).expect("legs_json");
+        out.push_str(head);
+        out.push('\t');
+        out.push_str(&normalized_legs(&legs));
+        out.push('\n');
+    }
+    out
+}
+
+fn normalized_legs(legs: &serde_json::Value) -> String {
+    let six = |v: &serde_json::Value| -> String {
+        let x = match v {
+            serde_json::Value::Number(n) => n.as_f64().expect("f64"),
+            serde_json::Value::String(s) => s.parse::<f64>().expect("decimal string"),
+            other => panic!("not a number: {other}"),
+        };
+        format!("{x:.6}")
+    };
+    let legs = legs.as_array().expect("legs array");
+    legs.iter()
+        .map(|l| {
+            let c = &l["contract"];
+            format!(
+                "{} {} {} {} {} {} @{}",
+                l["action"].as_str().expect("action"),
+                l["quantity"],
+                c["symbol"].as_str().expect("symbol"),
+                c["expiry"].as_str().expect("expiry"),
+                six(&c["strike"]),
+                c["right"].as_str().expect("right"),
+                six(&l["price"]),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ; ")
+}
+
+/// Compares `actual` with `tests/golden/NAME`; `ALPHAHIVE_BLESS=1` writes it instead. On a
+/// difference the actual text is left beside it as `NAME.actual` and the first differing
+/// line is shown.
+fn assert_golden(name: &str, actual: &str) {
+    let path = repo().join("tests").join("golden").join(name);
+    if std::env::var("ALPHAHIVE_BLESS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("golden dir");
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (ALPHAHIVE_BLESS=1 writes it)", path.display()));
+    if expected != actual {
+        let actual_path = path.with_extension("txt.actual");
+        std::fs::write(&actual_path, actual).expect("write actual");
+        let (n, (e, a)) = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .find(|(_, (e, a))| e != a)
+            .map(|(n, p)| (n + 1, p))
+            .unwrap_or((
+                expected.lines().count().min(actual.lines().count()) + 1,
+                ("<end>", "<end>"),
+            ));
+        panic!(
+            "{} differs at line {n} ({} vs {} lines)\nexpected: {e}\nactual:   {a}\nactual text in {}",
+            path.display(),
+            expected.lines().count(),
+            actual.lines().count(),
+            actual_path.display()
+        );
+    }
 }

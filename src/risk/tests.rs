@@ -450,7 +450,7 @@ proptest! {
                     p.max_risk = a.risk().max_loss;
                     account.positions.push(p);
                     prop_assert!(account.total_exposure() <= limits.max_total_exposure);
-                    prop_assert!(account.exposure_in("NVDA") <= account.equity * limits.max_concentration);
+                    prop_assert!(account.exposure_in("NVDA") <= limits.max_total_exposure * limits.max_concentration);
                 }
                 Err(r) => prop_assert!(r.to_string().starts_with(r.code())),
             }
