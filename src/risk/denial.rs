@@ -119,7 +119,7 @@ pub enum DenyReason {
         /// Limit.
         limit: u32,
     },
-    /// Too much of the equity at risk in one underlying.
+    /// Max loss in one underlying above `max_concentration` × `max_total_exposure`.
     MaxConcentration {
         /// Underlying.
         underlying: String,
