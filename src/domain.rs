@@ -264,3 +264,67 @@ pub fn closing_legs(legs: &[Leg]) -> Vec<Leg> {
         })
         .collect()
 }
+
+/// The structure `legs` form, or `None` if they form none of the supported ones.
+///
+/// No legs is [`Structure::NoTrade`]. Otherwise all legs must share symbol, expiry and a
+/// quantity >= 1, and (strikes distinct):
+/// - 2 legs, same right, one sell and one buy: a vertical. Puts: sell the higher strike →
+///   `SHORT_PUT_SPREAD`, buy the higher → `LONG_PUT_SPREAD`. Calls: sell the lower →
+///   `SHORT_CALL_SPREAD`, buy the lower → `LONG_CALL_SPREAD`.
+/// - 4 legs: a short put spread and a short call spread with every put strike below every
+///   call strike → `IRON_CONDOR`.
+pub fn classify_structure(legs: &[Leg]) -> Option<Structure> {
+    let Some(first) = legs.first() else {
+        return Some(Structure::NoTrade);
+    };
+    let consistent = legs.iter().all(|l| {
+        l.contract.symbol == first.contract.symbol
+            && l.contract.expiry == first.contract.expiry
+            && l.quantity == first.quantity
+            && l.quantity >= 1
+            && l.contract.strike.is_finite()
+    });
+    if !consistent {
+        return None;
+    }
+    match legs {
+        [a, b] => vertical(a, b),
+        [_, _, _, _] => {
+            let (puts, calls): (Vec<&Leg>, Vec<&Leg>) =
+                legs.iter().partition(|l| l.contract.right == Right::Put);
+            let ([p1, p2], [c1, c2]) = (puts.as_slice(), calls.as_slice()) else {
+                return None;
+            };
+            let put_top = p1.contract.strike.max(p2.contract.strike);
+            let call_bottom = c1.contract.strike.min(c2.contract.strike);
+            let ok = vertical(p1, p2) == Some(Structure::ShortPutSpread)
+                && vertical(c1, c2) == Some(Structure::ShortCallSpread)
+                && put_top < call_bottom;
+            ok.then_some(Structure::IronCondor)
+        }
+        _ => None,
+    }
+}
+
+/// Classifies a two-leg vertical spread.
+fn vertical(a: &Leg, b: &Leg) -> Option<Structure> {
+    if a.contract.right != b.contract.right
+        || a.action == b.action
+        || (a.contract.strike - b.contract.strike).abs() < 1e-9
+    {
+        return None;
+    }
+    let (sold, bought) = if a.action == Action::Sell {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let sold_higher = sold.contract.strike > bought.contract.strike;
+    Some(match (a.contract.right, sold_higher) {
+        (Right::Put, true) => Structure::ShortPutSpread,
+        (Right::Put, false) => Structure::LongPutSpread,
+        (Right::Call, true) => Structure::LongCallSpread,
+        (Right::Call, false) => Structure::ShortCallSpread,
+    })
+}

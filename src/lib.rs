@@ -3,29 +3,27 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod actors;
+pub mod app;
 pub mod bounded_set;
 pub mod broker;
-pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod data_dir_lock;
 pub mod domain;
 pub mod llm;
 pub mod market;
+pub mod money;
 pub mod orders;
 pub mod policy;
 pub mod pricing;
 pub mod process_identity;
-pub mod replay;
-pub mod report;
 pub mod risk;
-pub mod runtime;
 pub mod safety;
 pub mod skills;
 pub mod store;
 pub mod swarm;
-#[cfg(feature = "test-faults")]
-pub mod test_faults;
 pub mod validate;
 pub mod watchdog;

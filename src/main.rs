@@ -1,7 +1,7 @@
 //! `alphahive`: the command line (DESIGN §8).
 #![forbid(unsafe_code)]
 
-use alphahive::cli;
+use alphahive::app::cli;
 use clap::Parser;
 
 fn main() {

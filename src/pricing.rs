@@ -31,8 +31,8 @@ impl FillParams {
     pub fn from_config(b: &BrokerConfig) -> FillParams {
         FillParams {
             model: b.fill_model,
-            fill_k: crate::risk::gate::to_dec(b.fill_k),
-            slippage_per_share: crate::risk::gate::to_dec(b.slippage_per_share),
+            fill_k: crate::money::to_dec(b.fill_k),
+            slippage_per_share: crate::money::to_dec(b.slippage_per_share),
         }
     }
 
@@ -88,7 +88,7 @@ pub fn leg_quotes(legs: &[Leg], market: &MarketSnapshot) -> Option<Vec<LegQuote>
 
 fn decimal(x: f64) -> Option<Decimal> {
     x.is_finite()
-        .then(|| crate::risk::gate::to_dec(x).round_dp(PRICE_DP))
+        .then(|| crate::money::to_dec(x).round_dp(PRICE_DP))
 }
 
 /// Net per-share price of `legs` at per-leg `prices` (credit positive).

@@ -182,7 +182,7 @@ pub fn reset_breaker(cfg: &Config, reason: &str) -> anyhow::Result<i32> {
                 "operator",
             )?;
             // Losses before the reset are reviewed: they no longer count toward the streak.
-            crate::actors::risk_gate::restart_loss_streak(c)?;
+            crate::store::risk_state::restart_loss_streak(c)?;
             let cleared: Vec<&str> = update.cleared.iter().map(|h| h.cause.as_str()).collect();
             models::insert_safety_event(
                 c,

@@ -5,8 +5,9 @@
 mod common;
 
 use alphahive::actors::messages::GetRiskStatus;
+use alphahive::app::runtime;
+use alphahive::config;
 use alphahive::risk::{HoldCause, HoldEvent, TradingState};
-use alphahive::{config, runtime};
 use common::*;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

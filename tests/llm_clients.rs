@@ -11,8 +11,8 @@ use alphahive::llm::client::{
     build_client, build_client_with, request_sha256, CallRecord, CallSink, CallStatus, LlmClient,
     LlmError, LlmRequest, ToolCall, ToolSpec, Turn,
 };
-use alphahive::llm::commander;
 use alphahive::llm::resilience::ResiliencePolicy;
+use alphahive::policy::chooser as commander;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -8,7 +8,8 @@ mod common;
 
 use alphahive::actors::messages::{GetAccount, GetRiskStatus};
 use alphahive::actors::supervision::InjectPanic;
-use alphahive::{config, runtime};
+use alphahive::app::runtime;
+use alphahive::config;
 use common::*;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -28,7 +28,7 @@ pub struct Peers {
     /// The recorder.
     pub recorder: Handle<Recorder>,
     /// The LLM that chooses among sized candidates (`commander.provider` of an LLM kind).
-    pub chooser: Option<crate::llm::commander::Chooser>,
+    pub chooser: Option<crate::policy::chooser::Chooser>,
 }
 
 /// What each cycle's snapshot records of the market view: the configured symbols with the
@@ -205,7 +205,7 @@ async fn run_cycle(
                 "aggregated_signals": candidates,
             });
             let (choice, calls) =
-                crate::llm::commander::choose(ch, cycle_id, snapshot.date(), &decisions, context)
+                crate::policy::chooser::choose(ch, cycle_id, snapshot.date(), &decisions, context)
                     .await;
             if !calls.is_empty() {
                 peers
@@ -218,7 +218,7 @@ async fn run_cycle(
                     .map_err(e2s)??;
             }
             commander_choice = serde_json::to_value(&choice).unwrap_or_default();
-            decisions = crate::llm::commander::apply_choice(decisions, &choice);
+            decisions = crate::policy::chooser::apply_choice(decisions, &choice);
         }
     }
 

@@ -3,12 +3,12 @@
 use crate::broker::{AccountView, Execution};
 use crate::market::MarketSnapshot;
 use crate::orders::OrderRequest;
-use crate::risk::{ApprovedOrder, TradingState};
+use crate::risk::ApprovedOrder;
 use crate::store::models::{CycleFinish, NewSafetyEvent, NewSignal};
 use actix::prelude::*;
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// Driver → Commander: run one cycle at market time `market_ts`.
@@ -60,30 +60,7 @@ pub struct ConsultSwarm {
     pub held: Option<String>,
 }
 
-/// One agent's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AgentOutcome {
-    /// Instance id.
-    pub instance_id: String,
-    /// Template name.
-    pub template: String,
-    /// Provider name.
-    pub provider: String,
-    /// ok, abstain, timeout, error.
-    pub status: String,
-    /// The validated signal, when ok.
-    pub signal: Option<crate::domain::Signal>,
-    /// Abstention code, when not ok.
-    pub reason: Option<String>,
-    /// Abstention detail.
-    pub detail: Option<String>,
-    /// Raw answer text.
-    pub raw: Option<String>,
-    /// sha256 of the rendered prompt.
-    pub prompt_sha256: Option<String>,
-    /// Latency in milliseconds.
-    pub latency_ms: f64,
-}
+pub use crate::swarm::outcome::AgentOutcome;
 
 /// SwarmPool → Commander: every agent's outcome and every LLM HTTP call made.
 #[derive(Debug, Clone, Default, MessageResponse)]
@@ -144,22 +121,7 @@ pub struct RollTradingDay {
     pub at: chrono::NaiveDateTime,
 }
 
-/// The risk gate's counters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, MessageResponse)]
-pub struct RiskStatus {
-    /// Trading state.
-    pub trading_state: TradingState,
-    /// Why.
-    pub reason: String,
-    /// Opening trades today.
-    pub trades_today: u32,
-    /// Loss streak.
-    pub loss_streak: u32,
-    /// The trading day of the counters.
-    pub day: Option<chrono::NaiveDate>,
-    /// The holds behind the state (none when ACTIVE).
-    pub holds: Vec<crate::risk::Hold>,
-}
+pub use crate::risk::RiskStatus;
 
 /// Commander → Broker: settle expiries, mark the book, return the account.
 #[derive(Debug, Clone, Message)]

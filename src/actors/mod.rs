@@ -9,3 +9,5 @@ pub mod recorder;
 pub mod risk_gate;
 pub mod supervision;
 pub mod swarm_pool;
+#[cfg(feature = "test-faults")]
+pub mod test_faults;

@@ -64,7 +64,7 @@ macro_rules! enveloped {
 
 /// The fault hooks for tests (only with the `test-faults` feature).
 #[cfg(feature = "test-faults")]
-pub use crate::test_faults::{InjectPanic, InjectWedge};
+pub use crate::actors::test_faults::{InjectPanic, InjectWedge};
 
 /// Liveness probe: the actor answers from its own mailbox.
 #[derive(Debug, Clone, Message)]

@@ -43,8 +43,8 @@ impl Budget {
     /// From `[swarm]`.
     pub fn from_config(s: &crate::config::SwarmConfig) -> Budget {
         Budget {
-            usd_per_run: crate::risk::gate::to_dec(s.budget_usd_per_run),
-            usd_per_day: crate::risk::gate::to_dec(s.budget_usd_per_day),
+            usd_per_run: crate::money::to_dec(s.budget_usd_per_run),
+            usd_per_day: crate::money::to_dec(s.budget_usd_per_day),
             tokens_per_run: s.budget_tokens_per_run,
             tokens_per_day: s.budget_tokens_per_day,
         }

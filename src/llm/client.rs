@@ -312,6 +312,28 @@ pub struct CallRecord {
     pub error: Option<String>,
 }
 
+/// The `llm_calls` row of a record (the store knows rows, not clients).
+impl crate::store::models::NewLlmCall {
+    /// The row for one HTTP attempt of a cycle, attributed to `instance_id`.
+    pub fn from_record(r: CallRecord, cycle_id: i32, instance_id: Option<String>) -> Self {
+        Self {
+            cycle_id: Some(cycle_id),
+            instance_id,
+            provider: r.provider,
+            model: r.model,
+            request_sha256: r.request_sha256,
+            latency_ms: r.latency.as_secs_f64() * 1000.0,
+            input_tokens: i32::try_from(r.input_tokens).unwrap_or(i32::MAX),
+            output_tokens: i32::try_from(r.output_tokens).unwrap_or(i32::MAX),
+            cost: r.cost.to_string(),
+            status: r.status.as_str().to_string(),
+            error: r.error,
+            cached: false,
+            created_at: crate::store::models::now(),
+        }
+    }
+}
+
 /// Where clients report their [`CallRecord`]s. Called synchronously from the request task, so
 /// it should be quick (e.g. push onto a channel).
 pub type CallSink = Arc<dyn Fn(CallRecord) + Send + Sync>;

@@ -6,7 +6,6 @@
 pub mod anthropic;
 pub mod budget;
 pub mod client;
-pub mod commander;
 pub mod openai;
 pub mod resilience;
 pub mod rules;

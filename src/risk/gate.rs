@@ -3,7 +3,7 @@
 
 use super::holds::{self, Hold, HoldCause, HoldEvent, Holds};
 use super::{DenyReason, TradingState};
-use crate::broker::AccountView;
+use crate::account::AccountView;
 use crate::domain::{Leg, Right, Structure};
 use crate::market::MarketSnapshot;
 use crate::orders::OrderRequest;
@@ -44,12 +44,7 @@ pub struct RiskLimits {
     pub symbols: BTreeSet<String>,
 }
 
-/// Converts a finite config number to a decimal (non-finite becomes zero, which denies).
-pub fn to_dec(x: f64) -> Decimal {
-    Decimal::from_f64(x)
-        .map(|d| d.round_dp(6))
-        .unwrap_or(Decimal::ZERO)
-}
+pub use crate::money::to_dec;
 
 impl RiskLimits {
     /// Builds limits from the `[risk]` config, the venue's fill model (`[broker]`) and the
@@ -457,7 +452,7 @@ impl RiskEngine {
                 reason: self.state.state_reason(),
             });
         }
-        let actual = crate::swarm::signal::classify_structure(&order.legs);
+        let actual = crate::domain::classify_structure(&order.legs);
         if actual != Some(order.strategy) || order.strategy == Structure::NoTrade {
             return Err(DenyReason::StructureMismatch {
                 declared: order.strategy.to_string(),

@@ -11,7 +11,7 @@ fn hold(state: &mut super::RiskState, cause: HoldCause) {
         &HoldEvent::Place(Hold::new(cause, "test", ts())),
     );
 }
-use crate::broker::{AccountView, PositionView};
+use crate::account::{AccountView, PositionView};
 use crate::domain::{Action, Intent, Leg, OptionContract, Right, Structure};
 use crate::market::MarketSnapshot;
 use crate::orders::OrderRequest;

@@ -8,6 +8,7 @@
 pub mod holds;
 pub mod models;
 pub mod pool;
+pub mod risk_state;
 pub mod schema;
 pub mod snapshots;
 

@@ -482,31 +482,6 @@ pub struct NewLlmCall {
     pub created_at: NaiveDateTime,
 }
 
-impl NewLlmCall {
-    /// The row for one HTTP attempt of a cycle, attributed to `instance_id`.
-    pub fn from_record(
-        r: crate::llm::client::CallRecord,
-        cycle_id: i32,
-        instance_id: Option<String>,
-    ) -> NewLlmCall {
-        NewLlmCall {
-            cycle_id: Some(cycle_id),
-            instance_id,
-            provider: r.provider,
-            model: r.model,
-            request_sha256: r.request_sha256,
-            latency_ms: r.latency.as_secs_f64() * 1000.0,
-            input_tokens: i32::try_from(r.input_tokens).unwrap_or(i32::MAX),
-            output_tokens: i32::try_from(r.output_tokens).unwrap_or(i32::MAX),
-            cost: r.cost.to_string(),
-            status: r.status.as_str().to_string(),
-            error: r.error,
-            cached: false,
-            created_at: now(),
-        }
-    }
-}
-
 /// A cached answer: text and token counts.
 pub fn cached_answer(
     conn: &mut SqliteConnection,

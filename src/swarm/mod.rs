@@ -8,12 +8,12 @@
 
 pub mod instance;
 pub mod offer;
+pub mod outcome;
 pub mod params;
 pub mod render;
 pub mod sample;
 pub mod signal;
 pub mod template;
-// pub mod aggregate;
 
 #[cfg(test)]
 pub(crate) mod test_support;

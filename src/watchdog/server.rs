@@ -117,7 +117,7 @@ pub fn drawdown_breach(
         return Ok(None);
     }
     let dd = (hwm - equity) / hwm;
-    let limit = crate::risk::gate::to_dec(limit);
+    let limit = crate::money::to_dec(limit);
     Ok((dd >= limit).then(|| {
         format!(
             "drawdown={:.4} equity={equity:.2} high_water_mark={hwm:.2} limit={limit}",

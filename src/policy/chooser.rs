@@ -7,12 +7,12 @@
 //! last request that forbids tool calls, all inside the choice's time limit. A tool result
 //! only informs the choice; nothing it returns reaches an order.
 
-use super::budget::{Budget, Budgeted, RunSpend};
-use super::client::{
+use super::Decision;
+use crate::llm::budget::{Budget, Budgeted, RunSpend};
+use crate::llm::client::{
     request_sha256, CallRecord, LlmClient, LlmError, LlmRequest, ToolCall, ToolResult, ToolSpec,
     Turn,
 };
-use crate::policy::Decision;
 use crate::store::models::{self, NewLlmCall};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
@@ -134,7 +134,10 @@ async fn converse(
     client: &dyn LlmClient,
     mut req: LlmRequest,
     rounds: u32,
-) -> (Result<super::client::LlmResponse, LlmError>, Vec<ToolTrace>) {
+) -> (
+    Result<crate::llm::client::LlmResponse, LlmError>,
+    Vec<ToolTrace>,
+) {
     let mut traces = Vec::new();
     let mut round = 0u32;
     loop {

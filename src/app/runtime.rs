@@ -185,19 +185,18 @@ pub async fn start_with(
         tracing::warn!(error = %e, "cannot prune the LLM answer cache");
     }
     let spent_run = crate::llm::budget::RunSpend::default();
-    let chooser =
-        commander_client.map(
-            |(client, records, system, timeout)| crate::llm::commander::Chooser {
-                client,
-                records,
-                system,
-                timeout,
-                store: store.clone(),
-                max_tool_rounds: config.commander.max_tool_rounds,
-                budget: crate::llm::budget::Budget::from_config(&config.swarm),
-                spent_run: spent_run.clone(),
-            },
-        );
+    let chooser = commander_client.map(|(client, records, system, timeout)| {
+        crate::policy::chooser::Chooser {
+            client,
+            records,
+            system,
+            timeout,
+            store: store.clone(),
+            max_tool_rounds: config.commander.max_tool_rounds,
+            budget: crate::llm::budget::Budget::from_config(&config.swarm),
+            spent_run: spent_run.clone(),
+        }
+    });
     let params = PaperParams::from_config(&config.broker);
     // Recorded so the kill switch and the watchdog can verify whom they signal.
     let identity = crate::process_identity::ProcessIdentity::current()
@@ -540,7 +539,7 @@ pub async fn drive(
     let mut sum = RunSummary::default();
     let mut last_summary: Option<CycleSummary> = None;
     #[cfg(feature = "test-faults")]
-    let fault = crate::test_faults::TestFault::from_env();
+    let fault = crate::actors::test_faults::TestFault::from_env();
     let mut seq: u32 = 0;
     while limit.is_none_or(|n| u64::from(seq) < n) {
         if stop.load(Ordering::SeqCst) {

@@ -122,11 +122,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Report { json } => {
             let cfg = config::load(&cli.config)?;
-            crate::report::print(&cfg, *json)
+            crate::app::report::print(&cfg, *json)
         }
         Command::Replay { cycle } => {
             let cfg = config::load(&cli.config)?;
-            crate::replay::print(&cfg, *cycle)
+            crate::app::replay::print(&cfg, *cycle)
         }
         Command::Backup { to } => {
             let cfg = config::load(&cli.config)?;
@@ -189,7 +189,7 @@ fn run(
             tracing::warn!(target: "alphahive::runtime", "signal received: finishing the cycle in flight");
             stop2.store(true, Ordering::SeqCst);
         });
-        crate::runtime::run(&cfg, Some(&config_path), cycles, Arc::clone(&stop)).await
+        crate::app::runtime::run(&cfg, Some(&config_path), cycles, Arc::clone(&stop)).await
     });
     let summary = result?;
     match format {
@@ -256,24 +256,4 @@ fn check(cfg: &Config, config_path: &std::path::Path) -> anyhow::Result<i32> {
         instances.len()
     );
     Ok(0)
-}
-
-/// Writes one line to stdout; a closed stdout (`alphahive skill --list | head`) ends the
-/// process quietly with 0 instead of panicking, as command-line tools do.
-pub fn say(args: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: cannot write to stdout: {e}");
-        std::process::exit(1);
-    }
-}
-
-/// `println!` through [`say`]: a closed stdout ends the process quietly.
-#[macro_export]
-macro_rules! say {
-    ($($t:tt)*) => { $crate::cli::say(format_args!($($t)*)) };
 }

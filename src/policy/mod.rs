@@ -2,12 +2,15 @@
 //! trades with fractional Kelly in code, and plan exits. Nothing an agent says sizes a trade:
 //! legs come from the signal, but prices, risk and quantity are recomputed here.
 
-use crate::actors::messages::AgentOutcome;
-use crate::broker::{AccountView, PositionView};
+pub mod chooser;
+
+use crate::account::{AccountView, PositionView};
 use crate::domain::{Intent, Leg, Signal, Structure};
 use crate::market::{years_to_expiry, MarketSnapshot};
+use crate::money::to_dec;
 use crate::orders::OrderRequest;
-use crate::risk::gate::{net_mark, order_risk, to_dec};
+use crate::risk::gate::{net_mark, order_risk};
+use crate::swarm::outcome::AgentOutcome;
 use rust_decimal::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -530,5 +533,4 @@ pub fn plan(
 }
 
 #[cfg(test)]
-#[path = "policy_tests.rs"]
 mod tests;

@@ -6,7 +6,6 @@
 //! the replay says so); every recorded answer goes through validation again; the Commander's
 //! pure policy (`policy::plan`) then runs on the recorded account.
 
-use crate::actors::messages::AgentOutcome;
 use crate::broker::AccountView;
 use crate::config::Config;
 use crate::market::synthetic::SyntheticMarket;
@@ -16,6 +15,7 @@ use crate::policy::{plan, PolicyParams};
 use crate::store::schema::{cycles, signals};
 use crate::store::{snapshots, Store, StoreError};
 use crate::swarm::instance::DteWindow;
+use crate::swarm::outcome::AgentOutcome;
 use anyhow::{bail, Context};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -164,16 +164,15 @@ pub fn replay(cfg: &Config, cycle_id: i32) -> anyhow::Result<ReplayReport> {
         &PolicyParams::from_config(cfg),
     );
     // The trading state the cycle planned under (snapshots before it was recorded: none).
-    if let Ok(risk) =
-        serde_json::from_value::<crate::actors::messages::RiskStatus>(snap["risk_before"].clone())
+    if let Ok(risk) = serde_json::from_value::<crate::risk::RiskStatus>(snap["risk_before"].clone())
     {
         decisions = crate::policy::hold_for_state(decisions, risk.trading_state, &risk.reason);
     }
     // An LLM Commander's recorded choice is applied as it was made.
     if let Ok(choice) =
-        serde_json::from_value::<crate::llm::commander::Choice>(snap["commander_choice"].clone())
+        serde_json::from_value::<crate::policy::chooser::Choice>(snap["commander_choice"].clone())
     {
-        decisions = crate::llm::commander::apply_choice(decisions, &choice);
+        decisions = crate::policy::chooser::apply_choice(decisions, &choice);
     }
     let replayed: Vec<OrderRequest> = decisions.into_iter().filter_map(|d| d.order).collect();
     let same_orders =

@@ -1,0 +1,29 @@
+//! What one agent produced in a cycle: a signal, or an abstention with its code, and the
+//! raw answer; the input to aggregation, recording and replay.
+
+use serde::Serialize;
+
+/// One agent's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentOutcome {
+    /// Instance id.
+    pub instance_id: String,
+    /// Template name.
+    pub template: String,
+    /// Provider name.
+    pub provider: String,
+    /// ok, abstain, timeout, error.
+    pub status: String,
+    /// The validated signal, when ok.
+    pub signal: Option<crate::domain::Signal>,
+    /// Abstention code, when not ok.
+    pub reason: Option<String>,
+    /// Abstention detail.
+    pub detail: Option<String>,
+    /// Raw answer text.
+    pub raw: Option<String>,
+    /// sha256 of the rendered prompt.
+    pub prompt_sha256: Option<String>,
+    /// Latency in milliseconds.
+    pub latency_ms: f64,
+}
