@@ -2,14 +2,35 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
+/// Session open, 09:30 market time.
+pub const SESSION_OPEN: NaiveTime = const_time(9, 30);
+/// Session close, 16:00 market time (what an expiring option settles against).
+pub const SESSION_CLOSE: NaiveTime = const_time(16, 0);
+
+/// A time of day known at compile time (a bad constant fails the build).
+pub const fn const_time(h: u32, m: u32) -> NaiveTime {
+    match NaiveTime::from_hms_opt(h, m, 0) {
+        Some(time) => time,
+        None => panic!("invalid constant time"),
+    }
+}
+
+/// A date known at compile time (a bad constant fails the build).
+pub const fn const_date(y: i32, m: u32, d: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(y, m, d) {
+        Some(date) => date,
+        None => panic!("invalid constant date"),
+    }
+}
+
 /// Session open.
 pub fn open() -> NaiveTime {
-    NaiveTime::from_hms_opt(9, 30, 0).unwrap_or_default()
+    SESSION_OPEN
 }
 
 /// Session close.
 pub fn close() -> NaiveTime {
-    NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default()
+    SESSION_CLOSE
 }
 
 fn is_weekday(d: NaiveDate) -> bool {

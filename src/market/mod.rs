@@ -116,9 +116,7 @@ pub trait MarketData: Send {
     /// The closing spot of `symbol` on `date` (16:00), what an option expiring that day
     /// settles against. By default read off the 16:00 snapshot.
     fn close(&mut self, symbol: &str, date: NaiveDate) -> Result<f64, MarketError> {
-        let ts = date
-            .and_hms_opt(16, 0, 0)
-            .unwrap_or_else(|| date.and_time(Default::default()));
+        let ts = date.and_time(crate::clock::SESSION_CLOSE);
         self.snapshot(ts)?
             .underlyings
             .get(symbol)
@@ -129,9 +127,7 @@ pub trait MarketData: Send {
 
 /// Years from market time `ts` to 16:00 on `expiry` (365-day basis), never negative.
 pub fn years_to_expiry(ts: NaiveDateTime, expiry: NaiveDate) -> f64 {
-    let close = expiry
-        .and_hms_opt(16, 0, 0)
-        .unwrap_or_else(|| expiry.and_time(Default::default()));
+    let close = expiry.and_time(crate::clock::SESSION_CLOSE);
     ((close - ts).num_seconds() as f64 / (365.0 * 86_400.0)).max(0.0)
 }
 

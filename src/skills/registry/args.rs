@@ -1,170 +1,77 @@
-//! Name-addressed access to the skills with JSON arguments and results, so the same table can
-//! be offered to an LLM as tools (`list()` gives each tool's JSON Schema).
-//!
-//! Arguments are strict: unknown fields are rejected and a missing field is reported by name.
-//! In spread results `max_profit` / `max_loss` are `null` when unbounded.
+//! The skills' argument structs (their doc comments are the schema's descriptions) and the
+//! functions that run a skill on them: strict parsing, range checks, then the pure skill.
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::black_scholes::{self, BsInput};
-use super::implied_vol::implied_vol;
-use super::kelly::fractional_kelly;
-use super::spreads::{expected_move, spread_metrics};
-use super::{require_non_negative, require_positive, SkillError};
-use crate::domain::{Action, Leg, Right};
-
-/// A skill's public description, shaped for LLM tool definitions.
-#[derive(Debug, Clone, Serialize)]
-pub struct SkillInfo {
-    /// Unique name used with [`call`].
-    pub name: &'static str,
-    /// What the skill computes and returns.
-    pub description: &'static str,
-    /// JSON Schema (an `object` schema) of the arguments.
-    pub input_schema: Value,
-}
-
-/// One registry entry.
-struct Skill {
-    name: &'static str,
-    description: &'static str,
-    schema: fn() -> Value,
-    run: fn(&Value) -> Result<Value, SkillError>,
-}
-
-/// The registry table.
-const SKILLS: &[Skill] = &[
-    Skill {
-        name: "black_scholes",
-        description: "Black-Scholes-Merton price and greeks of a European option with a \
-                      continuous dividend yield. Returns {price, delta, gamma, theta (per \
-                      calendar day), vega (per 1 vol point), rho (per 1 rate point)}.",
-        schema: || option_schema("vol", "Annualised volatility as a decimal (0.2 = 20%)."),
-        run: run_black_scholes,
-    },
-    Skill {
-        name: "implied_vol",
-        description: "Implied volatility of a European option from its per-share price. \
-                      Returns {vol} as a decimal; fails if the price is outside the \
-                      no-arbitrage bounds.",
-        schema: || option_schema("price", "Observed per-share option price."),
-        run: run_implied_vol,
-    },
-    Skill {
-        name: "kelly",
-        description: "Kelly fraction of bankroll for a bet winning `win` with probability \
-                      p_win and otherwise losing `loss`, scaled by `fraction` and capped at \
-                      `cap`. Returns {fraction}; 0 when the edge is negative.",
-        schema: kelly_schema,
-        run: run_kelly,
-    },
-    Skill {
-        name: "vertical_spread",
-        description: "Expiry metrics of a two-leg vertical spread (same right and expiry, one \
-                      bought and one sold leg): {net_premium (per share, credit positive), \
-                      max_profit, max_loss (dollars per combo; null = unbounded), breakevens, \
-                      probability_of_profit (risk-neutral lognormal)}.",
-        schema: || spread_schema(2),
-        run: run_vertical,
-    },
-    Skill {
-        name: "iron_condor",
-        description: "Expiry metrics of a four-leg iron condor (a put vertical below a call \
-                      vertical, same expiry): {net_premium (per share, credit positive), \
-                      max_profit, max_loss (dollars per combo), breakevens, \
-                      probability_of_profit (risk-neutral lognormal)}.",
-        schema: || spread_schema(4),
-        run: run_iron_condor,
-    },
-    Skill {
-        name: "expected_move",
-        description: "One-standard-deviation expected move of the underlying by expiry, \
-                      spot*vol*sqrt(time). Returns {move, lower, upper} (lower floored at 0).",
-        schema: expected_move_schema,
-        run: run_expected_move,
-    },
-];
-
-/// Every skill's name, description and argument schema.
-pub fn list() -> Vec<SkillInfo> {
-    SKILLS
-        .iter()
-        .map(|s| SkillInfo {
-            name: s.name,
-            description: s.description,
-            input_schema: (s.schema)(),
-        })
-        .collect()
-}
-
-/// Runs skill `name` on JSON `args` (an object) and returns its JSON result.
-pub fn call(name: &str, args: &Value) -> Result<Value, SkillError> {
-    let skill = SKILLS
-        .iter()
-        .find(|s| s.name == name)
-        .ok_or_else(|| SkillError::UnknownSkill(name.to_string()))?;
-    (skill.run)(args)
-}
-
-/// Deserialises strict arguments, turning serde's message into an `InvalidInput`.
-fn parse<T: DeserializeOwned>(skill: &str, args: &Value) -> Result<T, SkillError> {
-    if !args.is_object() {
-        return Err(SkillError::InvalidInput(format!(
-            "{skill}: arguments must be a JSON object; see list() for its input_schema"
-        )));
-    }
-    T::deserialize(args).map_err(|e| {
-        SkillError::InvalidInput(format!(
-            "{skill}: {e}; fix the arguments to match list()'s input_schema"
-        ))
-    })
-}
-
-/// Serialises a result (infallible for the plain structs used here).
-fn to_json<T: Serialize>(value: &T) -> Result<Value, SkillError> {
-    serde_json::to_value(value)
-        .map_err(|e| SkillError::NoSolution(format!("result could not be encoded: {e}")))
-}
+use super::schema::{right, LegSchema};
+use super::{parse, to_json};
+use crate::domain::{Leg, Right};
+use crate::skills::black_scholes::{self, BsInput};
+use crate::skills::implied_vol::implied_vol;
+use crate::skills::kelly::fractional_kelly;
+use crate::skills::spreads::{expected_move, spread_metrics};
+use crate::skills::{require_non_negative, require_positive, SkillError};
 
 /// `black_scholes` arguments.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct BsArgs {
+pub(super) struct BsArgs {
+    /// Underlying price (> 0).
     spot: f64,
+    /// Strike price (> 0).
     strike: f64,
+    /// Continuously compounded risk-free rate as a decimal (0.05 = 5%).
     rate: f64,
+    /// Continuous dividend yield as a decimal; default 0.
     #[serde(default)]
     dividend_yield: f64,
+    /// Annualised volatility as a decimal (0.2 = 20%).
     vol: f64,
+    /// Time to expiry in years (days / 365).
     time: f64,
+    /// Call or put.
+    #[schemars(schema_with = "right")]
     right: Right,
 }
 
 /// `implied_vol` arguments.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct IvArgs {
+pub(super) struct IvArgs {
+    /// Underlying price (> 0).
     spot: f64,
+    /// Strike price (> 0).
     strike: f64,
+    /// Continuously compounded risk-free rate as a decimal (0.05 = 5%).
     rate: f64,
+    /// Continuous dividend yield as a decimal; default 0.
     #[serde(default)]
     dividend_yield: f64,
+    /// Observed per-share option price.
     price: f64,
+    /// Time to expiry in years (days / 365).
     time: f64,
+    /// Call or put.
+    #[schemars(schema_with = "right")]
     right: Right,
 }
 
 /// `kelly` arguments.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct KellyArgs {
+pub(super) struct KellyArgs {
+    /// Probability of the winning outcome, in [0, 1].
     p_win: f64,
+    /// Amount won on a win (> 0).
     win: f64,
+    /// Amount lost on a loss, as a positive number.
     loss: f64,
+    /// Share of full Kelly to bet, in [0, 1]; default 1.
     #[serde(default = "one")]
     fraction: f64,
+    /// Largest bankroll fraction returned (>= 0); default 1.
     #[serde(default = "one")]
     cap: f64,
 }
@@ -174,30 +81,40 @@ fn one() -> f64 {
     1.0
 }
 
-/// `vertical_spread` / `iron_condor` arguments.
-#[derive(Deserialize)]
+/// `vertical_spread` (`LEGS` = 2) / `iron_condor` (`LEGS` = 4) arguments.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SpreadArgs {
+pub(super) struct SpreadArgs<const LEGS: usize> {
+    // The spread's legs (no doc comment: it would become a schema description).
+    #[schemars(with = "Vec<LegSchema>", length(min = LEGS, max = LEGS))]
     legs: Vec<Leg>,
+    /// Underlying price (> 0).
     spot: f64,
+    /// Risk-free rate as a decimal.
     rate: f64,
+    /// Dividend yield as a decimal; default 0.
     #[serde(default)]
     dividend_yield: f64,
+    /// Annualised volatility as a decimal, for the probability of profit.
     vol: f64,
+    /// Time to expiry in years.
     time: f64,
 }
 
 /// `expected_move` arguments.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct MoveArgs {
+pub(super) struct MoveArgs {
+    /// Underlying price (> 0).
     spot: f64,
+    /// Annualised volatility as a decimal.
     vol: f64,
+    /// Time horizon in years.
     time: f64,
 }
 
 /// `black_scholes`: validated inputs → greeks.
-fn run_black_scholes(args: &Value) -> Result<Value, SkillError> {
+pub(super) fn run_black_scholes(args: &Value) -> Result<Value, SkillError> {
     let a: BsArgs = parse("black_scholes", args)?;
     let input = BsInput {
         spot: a.spot,
@@ -213,7 +130,7 @@ fn run_black_scholes(args: &Value) -> Result<Value, SkillError> {
 }
 
 /// `implied_vol`: price → `{vol}`.
-fn run_implied_vol(args: &Value) -> Result<Value, SkillError> {
+pub(super) fn run_implied_vol(args: &Value) -> Result<Value, SkillError> {
     let a: IvArgs = parse("implied_vol", args)?;
     let input = BsInput {
         spot: a.spot,
@@ -228,7 +145,7 @@ fn run_implied_vol(args: &Value) -> Result<Value, SkillError> {
 }
 
 /// `kelly`: strict argument checks, then the capped fractional Kelly.
-fn run_kelly(args: &Value) -> Result<Value, SkillError> {
+pub(super) fn run_kelly(args: &Value) -> Result<Value, SkillError> {
     let a: KellyArgs = parse("kelly", args)?;
     let in_unit = |name: &str, v: f64, hint: &str| {
         if (0.0..=1.0).contains(&v) {
@@ -257,12 +174,12 @@ fn run_kelly(args: &Value) -> Result<Value, SkillError> {
 }
 
 /// Shared body of the spread skills: parse, check the structure, compute metrics.
-fn run_spread(
+fn run_spread<const LEGS: usize>(
     skill: &str,
     args: &Value,
     check: fn(&[Leg]) -> Result<(), String>,
 ) -> Result<Value, SkillError> {
-    let a: SpreadArgs = parse(skill, args)?;
+    let a: SpreadArgs<LEGS> = parse(skill, args)?;
     check(&a.legs).map_err(|e| SkillError::InvalidInput(format!("{skill}: {e}")))?;
     to_json(&spread_metrics(
         &a.legs,
@@ -275,8 +192,8 @@ fn run_spread(
 }
 
 /// `vertical_spread`: two legs of one right, one bought and one sold.
-fn run_vertical(args: &Value) -> Result<Value, SkillError> {
-    run_spread("vertical_spread", args, |legs| match legs {
+pub(super) fn run_vertical(args: &Value) -> Result<Value, SkillError> {
+    run_spread::<2>("vertical_spread", args, |legs| match legs {
         [a, b] if a.contract.right != b.contract.right => {
             Err("both legs must be calls or both puts".into())
         }
@@ -286,8 +203,8 @@ fn run_vertical(args: &Value) -> Result<Value, SkillError> {
 }
 
 /// `iron_condor`: a put vertical below a call vertical.
-fn run_iron_condor(args: &Value) -> Result<Value, SkillError> {
-    run_spread("iron_condor", args, |legs| {
+pub(super) fn run_iron_condor(args: &Value) -> Result<Value, SkillError> {
+    run_spread::<4>("iron_condor", args, |legs| {
         if legs.len() != 4 {
             return Err(format!("expected 4 legs, got {}", legs.len()));
         }
@@ -325,7 +242,7 @@ fn check_vertical(a: &Leg, b: &Leg) -> Result<(), String> {
 }
 
 /// `expected_move`: `{move, lower, upper}`.
-fn run_expected_move(args: &Value) -> Result<Value, SkillError> {
+pub(super) fn run_expected_move(args: &Value) -> Result<Value, SkillError> {
     let a: MoveArgs = parse("expected_move", args)?;
     require_positive("spot", a.spot, "the underlying price")?;
     require_non_negative(
@@ -338,104 +255,9 @@ fn run_expected_move(args: &Value) -> Result<Value, SkillError> {
     Ok(json!({ "move": m, "lower": (a.spot - m).max(0.0), "upper": a.spot + m }))
 }
 
-/// Schema of a number property.
-fn num(description: &str) -> Value {
-    json!({ "type": "number", "description": description })
-}
-
-/// Strict object schema from properties and required names.
-fn object(properties: Value, required: &[&str]) -> Value {
-    json!({
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": false,
-    })
-}
-
-/// Schema of the option-pricing skills; `extra` is `vol` or `price`.
-fn option_schema(extra: &str, extra_description: &str) -> Value {
-    let mut props = json!({
-        "spot": num("Underlying price (> 0)."),
-        "strike": num("Strike price (> 0)."),
-        "rate": num("Continuously compounded risk-free rate as a decimal (0.05 = 5%)."),
-        "dividend_yield": num("Continuous dividend yield as a decimal; default 0."),
-        "time": num("Time to expiry in years (days / 365)."),
-        "right": {
-            "type": "string",
-            "enum": ["call", "put", "C", "P"],
-            "description": "Call or put.",
-        },
-    });
-    props[extra] = num(extra_description);
-    object(props, &["spot", "strike", "rate", extra, "time", "right"])
-}
-
-/// Schema of `kelly`.
-fn kelly_schema() -> Value {
-    object(
-        json!({
-            "p_win": num("Probability of the winning outcome, in [0, 1]."),
-            "win": num("Amount won on a win (> 0)."),
-            "loss": num("Amount lost on a loss, as a positive number."),
-            "fraction": num("Share of full Kelly to bet, in [0, 1]; default 1."),
-            "cap": num("Largest bankroll fraction returned (>= 0); default 1."),
-        }),
-        &["p_win", "win", "loss"],
-    )
-}
-
-/// Schema of one domain `Leg`.
-fn leg_schema() -> Value {
-    let actions = [Action::Buy, Action::Sell].map(|a| json!(a));
-    object(
-        json!({
-            "action": { "type": "string", "enum": actions },
-            "contract": object(
-                json!({
-                    "symbol": { "type": "string", "description": "Underlying symbol." },
-                    "expiry": { "type": "string", "format": "date", "description": "YYYY-MM-DD." },
-                    "strike": num("Strike price."),
-                    "right": { "type": "string", "enum": ["C", "P", "call", "put"] },
-                }),
-                &["symbol", "expiry", "strike", "right"],
-            ),
-            "quantity": { "type": "integer", "minimum": 1, "description": "Contracts per combo." },
-            "price": num("Per-share premium (not x100)."),
-        }),
-        &["action", "contract", "quantity", "price"],
-    )
-}
-
-/// Schema of the spread skills with exactly `legs` legs.
-fn spread_schema(legs: usize) -> Value {
-    object(
-        json!({
-            "legs": { "type": "array", "items": leg_schema(), "minItems": legs, "maxItems": legs },
-            "spot": num("Underlying price (> 0)."),
-            "rate": num("Risk-free rate as a decimal."),
-            "dividend_yield": num("Dividend yield as a decimal; default 0."),
-            "vol": num("Annualised volatility as a decimal, for the probability of profit."),
-            "time": num("Time to expiry in years."),
-        }),
-        &["legs", "spot", "rate", "vol", "time"],
-    )
-}
-
-/// Schema of `expected_move`.
-fn expected_move_schema() -> Value {
-    object(
-        json!({
-            "spot": num("Underlying price (> 0)."),
-            "vol": num("Annualised volatility as a decimal."),
-            "time": num("Time horizon in years."),
-        }),
-        &["spot", "vol", "time"],
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::call;
     use super::*;
 
     fn legs_json(legs: &[(&str, &str, f64, f64)]) -> Value {
@@ -691,38 +513,5 @@ mod tests {
             call("black_scholes_v2", &hull),
             Err(SkillError::UnknownSkill("black_scholes_v2".into()))
         );
-    }
-
-    #[test]
-    fn list_describes_every_skill() {
-        let skills = list();
-        let names: Vec<&str> = skills.iter().map(|s| s.name).collect();
-        assert_eq!(
-            names,
-            [
-                "black_scholes",
-                "implied_vol",
-                "kelly",
-                "vertical_spread",
-                "iron_condor",
-                "expected_move"
-            ]
-        );
-        for s in &skills {
-            assert!(!s.description.is_empty());
-            let schema = &s.input_schema;
-            assert_eq!(schema["type"], "object", "{}", s.name);
-            assert_eq!(schema["additionalProperties"], false, "{}", s.name);
-            let props = schema["properties"].as_object().expect("properties");
-            for req in schema["required"].as_array().expect("required") {
-                assert!(
-                    props.contains_key(req.as_str().expect("name")),
-                    "{}: {req} not a property",
-                    s.name
-                );
-            }
-        }
-        let json = serde_json::to_value(&skills).expect("serialisable");
-        assert_eq!(json[0]["name"], "black_scholes");
     }
 }
