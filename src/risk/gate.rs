@@ -44,7 +44,7 @@ pub struct RiskLimits {
     pub symbols: BTreeSet<String>,
 }
 
-pub use crate::money::to_dec;
+use crate::money::to_dec;
 
 impl RiskLimits {
     /// Builds limits from the `[risk]` config, the venue's fill model (`[broker]`) and the

@@ -22,8 +22,9 @@ pub use flatten::flatten_all;
 pub use reconcile::{reconcile, ReconcileReport};
 pub use settlement::settle_expired;
 
+use crate::money::to_dec;
 use crate::pricing::FillParams;
-use crate::risk::gate::{order_risk, to_dec};
+use crate::risk::gate::order_risk;
 use rust_decimal::Decimal;
 
 /// The venue's fill parameters.
