@@ -40,6 +40,8 @@ pub struct RecordedMarket {
     pub symbols: Vec<String>,
     /// The days-to-expiry window of the expiries shown.
     pub window: DteWindow,
+    /// [`crate::config::decision_sha256`] of the config, written on every cycle row.
+    pub config_sha256: String,
 }
 
 /// The Commander actor.
@@ -260,8 +262,25 @@ async fn run_cycle(
     w.summary.equity = after.account.equity;
     w.summary.cash = after.account.cash;
     w.summary.trading_state = status.trading_state.to_string();
+    // The market as the decisions read it: the quotes of every contract an answer, a position
+    // or an order names, so replay decides again from this file alone, for any source.
+    let named = report
+        .outcomes
+        .iter()
+        .filter_map(|o| o.signal.as_ref())
+        .flat_map(|s| s.params.legs.iter())
+        .chain(account.positions.iter().flat_map(|p| p.legs.iter()))
+        .chain(
+            decisions
+                .iter()
+                .filter_map(|d| d.order.as_ref())
+                .flat_map(|o| o.legs.iter()),
+        )
+        .map(|l| &l.contract);
+    let decision_market = snapshot.restricted_to(named);
     w.snapshot = json!({
         "cycle_id": cycle_id,
+        "decision_market": decision_market,
         "market_ts": snapshot.ts,
         "rate": snapshot.rate,
         "market": crate::swarm::render::market_view(&snapshot, &recorded.symbols, recorded.window),
@@ -304,6 +323,7 @@ impl Handler<RunCycle> for Commander {
                     seq: m.seq,
                     market_ts: m.market_ts,
                     trading_state: state.trading_state.to_string(),
+                    config_sha256: recorded.config_sha256.clone(),
                 })
                 .await
                 .map_err(e2s)??;

@@ -94,6 +94,9 @@ pub struct Verdict {
     pub reason: Option<String>,
     /// What the broker did with an approved order.
     pub execution: Option<Execution>,
+    /// What the gate saw when it decided (none when it could not read the account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_input: Option<Box<crate::risk::replay::GateInput>>,
 }
 
 /// Commander → RiskGate: positions closed outside an order (expiry settlement).
@@ -174,6 +177,8 @@ pub struct StartCycle {
     pub market_ts: NaiveDateTime,
     /// Trading state at start.
     pub trading_state: String,
+    /// The config's decision hash.
+    pub config_sha256: String,
 }
 
 /// Commander → Recorder: the agents' outcomes and the LLM calls behind them.

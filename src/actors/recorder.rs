@@ -49,6 +49,7 @@ impl Handler<StartCycle> for Recorder {
                             started_at: models::now(),
                             status: "running",
                             trading_state: &m.trading_state,
+                            config_sha256: Some(&m.config_sha256),
                         },
                     )
                 })

@@ -7,6 +7,7 @@ use super::metrics::ActorStats;
 use super::supervision::{Handle, Ping, Supervised};
 use crate::orders::{OrderEvent, OrderRequest, OrderStatus};
 use crate::risk::holds::{HoldCause, HoldEvent, Holds};
+use crate::risk::replay::GateInput;
 use crate::risk::{DenyReason, RiskEngine, RiskLimits, RiskState};
 use crate::store::models::{self, NewOrder, NewSafetyEvent};
 use crate::store::{Store, StoreError};
@@ -175,9 +176,12 @@ impl Handler<ProposeOrder> for RiskGate {
             lookup
                 .into_actor(self)
                 .then(move |looked_up, act, _| {
+                    let mut input = None;
                     let verdict = match looked_up {
                         Ok((account, exists, holds)) => {
                             act.engine.set_holds(holds);
+                            // What the gate sees, recorded with the verdict so replay can decide again.
+                            input = Some(Box::new(GateInput::capture(act.engine.state(), &m.order, &account, &m.snapshot, exists)));
                             act.engine.check(&m.order, &account, &m.snapshot, exists)
                         }
                         Err(e) => Err(DenyReason::AccountUnavailable { detail: e }),
@@ -187,7 +191,7 @@ impl Handler<ProposeOrder> for RiskGate {
                     let broker = act.broker.clone();
                     let snapshot = Arc::clone(&m.snapshot);
                     let order = m.order.clone();
-                    async move {
+                    let decide = async move {
                         let decided = match &verdict {
                             Ok(a) => OrderStatus::Proposed.apply(OrderEvent::Approve).map(|s| (s, Some(a.risk().clone()), None)),
                             Err(d) => OrderStatus::Proposed.apply(OrderEvent::Deny).map(|s| (s, None, Some(d.clone()))),
@@ -229,6 +233,7 @@ impl Handler<ProposeOrder> for RiskGate {
                                 code: Some(d.code().to_string()),
                                 reason: Some(d.to_string()),
                                 execution: None,
+                                gate_input: None,
                             },
                             Ok(approved) => {
                                 let execution = broker.send(Execute { order: approved, snapshot }).await;
@@ -243,9 +248,14 @@ impl Handler<ProposeOrder> for RiskGate {
                                         None
                                     }
                                 };
-                                Verdict { client_order_id: order.client_order_id.clone(), decision: "APPROVED".into(), code: None, reason: None, execution }
+                                Verdict { client_order_id: order.client_order_id.clone(), decision: "APPROVED".into(), code: None, reason: None, execution, gate_input: None }
                             }
                         }
+                    };
+                    async move {
+                        let mut v = decide.await;
+                        v.gate_input = input;
+                        v
                     }
                     .into_actor(act)
                 })
@@ -270,6 +280,7 @@ fn error_verdict(coid: &str, e: &str) -> Verdict {
         code: None,
         reason: Some(e.to_string()),
         execution: None,
+        gate_input: None,
     }
 }
 

@@ -319,6 +319,7 @@ pub async fn start_with(
         let recorded = RecordedMarket {
             symbols: symbols.clone(),
             window: recorded_window,
+            config_sha256: crate::config::decision_sha256(config),
         };
         let seed = config.market.seed;
         let run_id = format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));

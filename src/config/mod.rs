@@ -825,3 +825,22 @@ fn base_dir(config_path: &Path) -> PathBuf {
         _ => PathBuf::from("."),
     }
 }
+
+/// The sha256 (hex) of the config's decision sections — `[market]`, `[commander]` (without
+/// its prompt's path), `[risk]` and `[broker]` — as JSON: what a cycle's orders and verdicts
+/// depend on beyond the recorded inputs. Recorded on every cycle row; `replay` compares it.
+pub fn decision_sha256(cfg: &Config) -> String {
+    use sha2::Digest;
+    let mut commander = serde_json::to_value(&cfg.commander).unwrap_or_default();
+    if let Some(c) = commander.as_object_mut() {
+        c.remove("prompt");
+    }
+    let sections = serde_json::json!({
+        "market": cfg.market,
+        "commander": commander,
+        "risk": cfg.risk,
+        "broker": cfg.broker,
+    });
+    let digest = sha2::Sha256::digest(sections.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

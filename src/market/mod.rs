@@ -95,6 +95,30 @@ impl MarketSnapshot {
     pub fn quote(&self, contract: &OptionContract) -> Option<&OptionQuote> {
         self.underlyings.get(&contract.symbol)?.quote(contract)
     }
+
+    /// The snapshot cut to what a decision about `contracts` reads: every underlying with its
+    /// figures and its expiries, but only the quotes of those contracts. Recorded with a
+    /// decision, it lets `replay` decide again from the record alone, for any market source.
+    pub fn restricted_to<'a>(
+        &self,
+        contracts: impl IntoIterator<Item = &'a OptionContract>,
+    ) -> MarketSnapshot {
+        let contracts: Vec<&OptionContract> = contracts.into_iter().collect();
+        let mut out = self.clone();
+        for u in out.underlyings.values_mut() {
+            for slice in &mut u.chain {
+                slice.quotes.retain(|q| {
+                    contracts.iter().any(|c| {
+                        c.symbol == u.symbol
+                            && c.expiry == slice.expiry
+                            && c.right == q.right
+                            && (c.strike - q.strike).abs() < 1e-6
+                    })
+                });
+            }
+        }
+        out
+    }
 }
 
 /// Errors from a market data source.

@@ -4,6 +4,7 @@
 pub mod denial;
 pub mod gate;
 pub mod holds;
+pub mod replay;
 pub mod state;
 pub mod status;
 

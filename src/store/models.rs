@@ -34,6 +34,8 @@ pub struct NewCycle<'a> {
     pub status: &'a str,
     /// Trading state at start.
     pub trading_state: &'a str,
+    /// [`crate::config::decision_sha256`] of the config it runs under.
+    pub config_sha256: Option<&'a str>,
 }
 
 /// Figures written when a cycle finishes.

@@ -22,6 +22,7 @@ diesel::table! {
         snapshot_path -> Nullable<Text>,
         snapshot_sha256 -> Nullable<Text>,
         error -> Nullable<Text>,
+        config_sha256 -> Nullable<Text>,
     }
 }
 
