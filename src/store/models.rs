@@ -191,10 +191,62 @@ pub struct NewOrder {
     pub updated_at: NaiveDateTime,
 }
 
-/// Inserts an order row.
+/// An `order_events` row: one status change of an order.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = order_events)]
+pub struct NewOrderEvent<'a> {
+    /// The order.
+    pub client_order_id: &'a str,
+    /// Status before (none for an order's first record at the venue).
+    pub from_status: Option<&'a str>,
+    /// Status after.
+    pub to_status: &'a str,
+    /// What happened: an [`crate::orders::OrderEvent`] name, or `VENUE` for an order the venue
+    /// itself originated.
+    pub event: &'a str,
+    /// Why, when known (a denial, a rejection, a cancel).
+    pub reason: Option<&'a str>,
+    /// Wall clock.
+    pub created_at: NaiveDateTime,
+}
+
+/// The stable name of an order event in `order_events.event`.
+pub fn order_event_name(event: crate::orders::OrderEvent) -> &'static str {
+    use crate::orders::OrderEvent as E;
+    match event {
+        E::Deny => "DENY",
+        E::Approve => "APPROVE",
+        E::Submit => "SUBMIT",
+        E::Fill => "FILL",
+        E::Reject => "REJECT",
+        E::Cancel => "CANCEL",
+    }
+}
+
+/// Inserts an order row and its first `order_events` row: a proposal the gate decided
+/// (`PROPOSED` → `APPROVED`/`DENIED`, with the denial as the reason) or an order the venue
+/// originated (→ its status, event `VENUE`).
 pub fn insert_order(conn: &mut SqliteConnection, row: &NewOrder) -> Result<(), StoreError> {
     diesel::insert_into(orders::table)
         .values(row)
+        .execute(conn)?;
+    let (from, event) = match row.status.as_str() {
+        "APPROVED" => (Some("PROPOSED"), "APPROVE"),
+        "DENIED" => (Some("PROPOSED"), "DENY"),
+        _ => (None, "VENUE"),
+    };
+    diesel::insert_into(order_events::table)
+        .values(NewOrderEvent {
+            client_order_id: &row.client_order_id,
+            from_status: from,
+            to_status: &row.status,
+            event,
+            reason: row
+                .deny_reason
+                .as_deref()
+                .or(row.reasoning.as_deref().filter(|_| from.is_none())),
+            created_at: now(),
+        })
         .execute(conn)?;
     Ok(())
 }
@@ -205,6 +257,16 @@ pub fn transition_order(
     conn: &mut SqliteConnection,
     coid: &str,
     event: crate::orders::OrderEvent,
+) -> Result<crate::orders::OrderStatus, StoreError> {
+    transition_order_because(conn, coid, event, None)
+}
+
+/// [`transition_order`], recording why in `order_events.reason`.
+pub fn transition_order_because(
+    conn: &mut SqliteConnection,
+    coid: &str,
+    event: crate::orders::OrderEvent,
+    reason: Option<&str>,
 ) -> Result<crate::orders::OrderStatus, StoreError> {
     let current: String = orders::table
         .filter(orders::client_order_id.eq(coid))
@@ -217,6 +279,16 @@ pub fn transition_order(
         .map_err(|e| StoreError::Transition(format!("order {coid}: {e}")))?;
     diesel::update(orders::table.filter(orders::client_order_id.eq(coid)))
         .set((orders::status.eq(to.as_str()), orders::updated_at.eq(now())))
+        .execute(conn)?;
+    diesel::insert_into(order_events::table)
+        .values(NewOrderEvent {
+            client_order_id: coid,
+            from_status: Some(from.as_str()),
+            to_status: to.as_str(),
+            event: order_event_name(event),
+            reason,
+            created_at: now(),
+        })
         .execute(conn)?;
     Ok(to)
 }

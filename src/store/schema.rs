@@ -203,8 +203,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    order_events (id) {
+        id -> Integer,
+        client_order_id -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        event -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     holds,
+    order_events,
     llm_cache,
     cycles,
     signals,

@@ -146,7 +146,12 @@ pub fn execute(
         ) {
             Ok(prices) => prices,
             Err(why) => {
-                models::transition_order(conn, &order.client_order_id, OrderEvent::Cancel)?;
+                models::transition_order_because(
+                    conn,
+                    &order.client_order_id,
+                    OrderEvent::Cancel,
+                    Some(&why),
+                )?;
                 let mut x = rejected(order, &why);
                 x.status = "CANCELED".into();
                 return Ok(x);
@@ -187,14 +192,15 @@ fn no_quote(
     order: &OrderRequest,
     market: &MarketSnapshot,
 ) -> Result<Execution, StoreError> {
-    models::transition_order(conn, &order.client_order_id, OrderEvent::Reject)?;
     let missing = order
         .legs
         .iter()
         .find(|l| market.mark(&l.contract).is_none())
         .map(|l| l.contract.key())
         .unwrap_or_default();
-    Ok(rejected(order, &format!("no quote for {missing}")))
+    let why = format!("no quote for {missing}");
+    models::transition_order_because(conn, &order.client_order_id, OrderEvent::Reject, Some(&why))?;
+    Ok(rejected(order, &why))
 }
 
 /// The open position a closing order closes (`Ok(None)` for an OPEN order), or the rejection
@@ -211,11 +217,14 @@ fn position_to_close(
     match open.into_iter().find(|p| p.position_id == id) {
         Some(p) if p.quantity >= order.quantity => Ok(Ok(Some(p))),
         _ => {
-            models::transition_order(conn, &order.client_order_id, OrderEvent::Reject)?;
-            Ok(Err(rejected(
-                order,
-                &format!("position {id} is not open for {}", order.quantity),
-            )))
+            let why = format!("position {id} is not open for {}", order.quantity);
+            models::transition_order_because(
+                conn,
+                &order.client_order_id,
+                OrderEvent::Reject,
+                Some(&why),
+            )?;
+            Ok(Err(rejected(order, &why)))
         }
     }
 }

@@ -27,12 +27,18 @@ pub fn reconcile(conn: &mut SqliteConnection) -> Result<ReconcileReport, StoreEr
                 .count()
                 .get_result(conn)?;
             if n > 0 {
-                models::transition_order(conn, &coid, OrderEvent::Fill)?;
+                models::transition_order_because(
+                    conn,
+                    &coid,
+                    OrderEvent::Fill,
+                    Some("reconciled at restart: its fills are recorded"),
+                )?;
                 report.filled.push(coid);
             } else {
-                models::transition_order(conn, &coid, OrderEvent::Cancel)?;
+                let why = "reconciled at restart: never reached the venue";
+                models::transition_order_because(conn, &coid, OrderEvent::Cancel, Some(why))?;
                 diesel::update(orders::table.filter(orders::client_order_id.eq(&coid)))
-                    .set(orders::deny_reason.eq("reconciled at restart: never reached the venue"))
+                    .set(orders::deny_reason.eq(why))
                     .execute(conn)?;
                 report.canceled.push(coid);
             }
