@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::repo;
+use common::{repo, rust_files};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -38,17 +38,6 @@ const LAYERS: &[&[&str]] = &[
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&module))
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read src") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// `src/risk/gate.rs` → `risk`, `src/money.rs` → `money`.

@@ -1,7 +1,10 @@
 //! Item 14: the test fault hooks are compiled only under the `test-faults` feature, so a
 //! product build (`cargo build --release`) cannot be wedged or panicked from outside.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::rust_files;
+use std::path::Path;
 
 const HOOKS: [&str; 4] = [
     "InjectPanic",
@@ -10,17 +13,6 @@ const HOOKS: [&str; 4] = [
     "ALPHAHIVE_TEST_FAULT",
 ];
 const GATE: &str = "#[cfg(feature = \"test-faults\")]";
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read src") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// Every mention of a hook outside `src/actors/test_faults.rs` sits on the line right after the
 /// feature gate, and the module itself is declared under the gate.

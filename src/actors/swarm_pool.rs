@@ -103,17 +103,9 @@ fn judge(
     template: &Template,
     snapshot: &MarketSnapshot,
 ) -> AgentOutcome {
-    match crate::swarm::offer::judge_answer(&raw, instance, template, snapshot) {
-        Ok(sig) => {
-            out.status = "ok".into();
-            out.signal = Some(sig);
-        }
-        Err(abst) => {
-            out.status = "abstain".into();
-            out.reason = Some(abst.reason);
-            out.detail = Some(abst.detail);
-        }
-    }
+    out = out.judged(crate::swarm::offer::judge_answer(
+        &raw, instance, template, snapshot,
+    ));
     out.raw = Some(raw);
     out
 }

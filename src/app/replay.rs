@@ -198,16 +198,7 @@ fn outcomes(
                 Some(t) => crate::swarm::offer::judge_answer(&raw, inst, t, market),
                 None => crate::swarm::signal::parse_answer(&raw, inst, &template, market),
             };
-            match judged {
-                Ok(sig) => {
-                    o.status = "ok".into();
-                    o.signal = Some(sig);
-                }
-                Err(a) => {
-                    o.status = "abstain".into();
-                    o.reason = Some(a.reason);
-                }
-            }
+            o = o.judged(judged);
         }
         out.push(o);
     }

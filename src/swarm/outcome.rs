@@ -27,3 +27,25 @@ pub struct AgentOutcome {
     /// Latency in milliseconds.
     pub latency_ms: f64,
 }
+
+impl AgentOutcome {
+    /// The outcome of a validated answer: `ok` with its signal, or `abstain` with the code and
+    /// detail of why not.
+    pub fn judged(
+        mut self,
+        judged: Result<crate::domain::Signal, super::signal::Abstention>,
+    ) -> Self {
+        match judged {
+            Ok(sig) => {
+                self.status = "ok".into();
+                self.signal = Some(sig);
+            }
+            Err(abst) => {
+                self.status = "abstain".into();
+                self.reason = Some(abst.reason);
+                self.detail = Some(abst.detail);
+            }
+        }
+        self
+    }
+}
